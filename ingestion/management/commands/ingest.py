@@ -1,0 +1,84 @@
+"""`manage.py ingest PATH_OR_URL ...`: process videos now (with progress bars) or queue them."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ingestion.models import IngestJob
+from ingestion.services import intake
+from ingestion.services.queue import enqueue_job
+from ingestion.sources import SourceError
+from ingestion.tasks import run_ingest_job
+
+
+def looks_like_url(text: str) -> bool:
+    return "://" in text
+
+
+class Command(BaseCommand):
+    help = "Ingest video files or URLs: find the faces and group them into people."
+
+    def add_arguments(self, parser):
+        parser.add_argument("sources", nargs="+", metavar="PATH_OR_URL")
+        parser.add_argument(
+            "--queue",
+            action="store_true",
+            help="hand the work to the django-q2 workers instead of running it here",
+        )
+
+    def handle(self, *args, **options):
+        jobs, failures = [], 0
+        for source in options["sources"]:
+            try:
+                jobs.append(self._create_job(source))
+            except (SourceError, OSError) as error:
+                failures += 1
+                self.stderr.write(self.style.ERROR(f"{source}: {error}"))
+        if options["queue"]:
+            for job in jobs:
+                enqueue_job(job)
+                self.stdout.write(f"queued job {job.id} for {job.source}")
+        else:
+            failures += sum(not self._run_in_foreground(job) for job in jobs)
+        if failures:
+            raise CommandError(f"{failures} of {len(options['sources'])} sources failed")
+
+    def _create_job(self, source: str) -> IngestJob:
+        if looks_like_url(source):
+            return intake.create_url_job(source)
+        path = Path(source)
+        if not path.is_file():
+            raise SourceError(f"no such file: {path}")
+        video, _ = intake.receive_local_file(path)
+        kind = IngestJob.Kind.UPLOAD
+        return intake.create_job_for_video(video, kind)
+
+    def _run_in_foreground(self, job: IngestJob) -> bool:
+        label = Path(job.source).name if not looks_like_url(job.source) else job.source
+        with tqdm(total=100, desc=label[:40], unit="%", leave=True) as bar:
+
+            def listener(stage: str, percent: int) -> None:
+                bar.set_postfix_str(stage)
+                bar.update(percent - bar.n)
+
+            result = run_ingest_job(job.id, listener)
+        job.refresh_from_db()
+        if job.status == IngestJob.Status.FAILED:
+            self.stderr.write(self.style.ERROR(f"{label}: failed: {job.error}"))
+            return False
+        if result.get("deduplicated"):
+            self.stdout.write(
+                f"{label}: already in the catalog as video {result['video_id']} "
+                f"({result['faces']} faces, {result['people']} people)"
+            )
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{label}: video {result['video_id']}: {result['faces_detected']} faces "
+                    f"detected in {result['frames_sampled']} frames, {result['tracks']} tracks, "
+                    f"{result['faces']} faces kept, {result['people']} people "
+                    f"({result['new_people']} new)"
+                )
+            )
+        return True

@@ -1,0 +1,100 @@
+"""Face detection on whole frames, with any DeepFace detector backend.
+
+DeepFace's own `extract_faces` pads the frame before detecting (halving the effective resolution)
+and its YuNet wrapper shrinks every frame to 640 px and keeps only the eyes. So YuNet is driven
+here directly, at a resolution chosen for the faces we need to find, with all five landmarks;
+other backends go through DeepFace's detector objects. Boxes come back in original-frame pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[float, float, float, float]  # x, y, w, h in frame pixels
+    confidence: float
+    # Subject's right eye, left eye, nose, right and left mouth corner (image left first);
+    # two rows (eyes only) for detectors that give no more, None when none at all.
+    landmarks: np.ndarray | None
+
+    @property
+    def size_px(self) -> float:
+        return min(self.box[2], self.box[3])
+
+
+class FaceDetector:
+    def __init__(self, backend: str, min_confidence: float, max_side_px: int) -> None:
+        from deepface.modules import modeling
+
+        self.backend = backend
+        self.min_confidence = min_confidence
+        self.max_side_px = max_side_px
+        self._client = modeling.build_model(task="face_detector", model_name=backend)
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
+        height, width = frame_bgr.shape[:2]
+        scale = min(1.0, self.max_side_px / max(height, width))
+        image = frame_bgr
+        if scale < 1.0:
+            image = cv2.resize(
+                frame_bgr,
+                (round(width * scale), round(height * scale)),
+                interpolation=cv2.INTER_AREA,
+            )
+        if self.backend == "yunet":
+            detections = self._detect_yunet(image)
+        else:
+            detections = self._detect_deepface(image)
+        if scale < 1.0:
+            detections = [_rescale(d, 1.0 / scale) for d in detections]
+        return [d for d in detections if d.confidence >= self.min_confidence]
+
+    def _detect_yunet(self, image: np.ndarray) -> list[Detection]:
+        yunet = self._client.model  # cv2.FaceDetectorYN inside DeepFace's client
+        yunet.setInputSize((image.shape[1], image.shape[0]))
+        # Filter ourselves afterwards; YuNet's own default (0.9) is stricter than needed.
+        yunet.setScoreThreshold(min(self.min_confidence, 0.5))
+        _, rows = yunet.detect(image)
+        if rows is None:
+            return []
+        return [
+            Detection(
+                box=(float(r[0]), float(r[1]), float(r[2]), float(r[3])),
+                confidence=float(r[14]),
+                landmarks=np.asarray(r[4:14], dtype=np.float32).reshape(5, 2),
+            )
+            for r in rows
+        ]
+
+    def _detect_deepface(self, image: np.ndarray) -> list[Detection]:
+        detections = []
+        for region in self._client.detect_faces(image):
+            points = [region.right_eye, region.left_eye]  # DeepFace names eyes by the person
+            if all(p is not None for p in points):
+                # DeepFace's "right_eye" is the subject's right = image left, as in YuNet.
+                extra = [region.nose, region.mouth_right, region.mouth_left]
+                if all(p is not None for p in extra):
+                    points += extra
+                landmarks = np.asarray(points, dtype=np.float32)
+                if landmarks[0, 0] > landmarks[1, 0]:  # keep image-left eye first
+                    landmarks[[0, 1]] = landmarks[[1, 0]]
+            else:
+                landmarks = None
+            confidence = 1.0 if region.confidence is None else float(region.confidence)
+            detections.append(
+                Detection((region.x, region.y, region.w, region.h), confidence, landmarks)
+            )
+        return detections
+
+
+def _rescale(detection: Detection, factor: float) -> Detection:
+    x, y, w, h = detection.box
+    landmarks = None if detection.landmarks is None else detection.landmarks * factor
+    return Detection(
+        (x * factor, y * factor, w * factor, h * factor), detection.confidence, landmarks
+    )

@@ -1,0 +1,27 @@
+"""Per-model distances under which two faces are taken for one person.
+
+DeepFace publishes one cosine threshold per recognition model for verifying a pair of photos.
+People are grouped from track averages, and a wrong merge costs a user more than a split (a split
+is one click to merge; a merge mixes two people's faces), so grouping uses a margin below it:
+on ../shared/data with SFace the closest different people sit at 0.59 and DeepFace's own 0.593
+merged two of them, while 0.85 x 0.593 = 0.50 kept every person apart and split only hard
+profiles (see benchmarks/README.md).
+"""
+
+from deepface.config.threshold import thresholds as DEEPFACE_THRESHOLDS
+
+GROUPING_MARGIN = 0.85
+
+
+def verification_distance(model_name: str) -> float:
+    """DeepFace's cosine distance threshold for "same person" on one pair of faces."""
+    try:
+        return float(DEEPFACE_THRESHOLDS[model_name]["cosine"])
+    except KeyError as error:
+        known = ", ".join(sorted(DEEPFACE_THRESHOLDS))
+        raise ValueError(f"no threshold known for model {model_name!r}; known: {known}") from error
+
+
+def grouping_distance(model_name: str) -> float:
+    """The default cosine distance under which tracks are grouped into one person."""
+    return round(verification_distance(model_name) * GROUPING_MARGIN, 4)

@@ -1,0 +1,114 @@
+"""The video -> face tracks pipeline: sample frames, detect, align, embed, track.
+
+Plain Python with no Django in it, so tasks, commands, tests and benchmarks drive it alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .align import align_face, display_crop
+from .detect import FaceDetector
+from .embed import FaceEmbedder
+from .frames import VideoDecodeError, VideoInfo, open_video, sample_frames
+from .quality import face_quality
+from .track import FaceTrack, FaceTracker, TrackedFace
+from .weights import deepface_environment
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[float], None]  # receives 0..1
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    detector_backend: str = "yunet"
+    recognition_model: str = "SFace"
+    min_confidence: float = 0.8
+    min_face_px: int = 20
+    detection_max_side_px: int = 1280
+    sample_fps: float = 1.0
+    faces_per_track: int = 3
+    # Cosine distance under which a detection continues a track (with box overlap).
+    track_link_max_distance: float = 0.5
+    # A track survives this many missed samples (a turned head, a detector miss).
+    track_max_missed_samples: int = 2
+
+
+@dataclass
+class VideoFaces:
+    info: VideoInfo
+    frames_decoded: int = 0
+    frames_sampled: int = 0
+    faces_detected: int = 0
+    faces_embedded: int = 0
+    tracks: list[FaceTrack] = field(default_factory=list)
+
+
+class FaceEngine:
+    """The detector and the recognition model, loaded once and reused for every video."""
+
+    def __init__(self, config: PipelineConfig, models_dir: Path, allow_download: bool = False):
+        self.config = config
+        with deepface_environment(models_dir, allow_download):
+            self.detector = FaceDetector(
+                config.detector_backend, config.min_confidence, config.detection_max_side_px
+            )
+            self.embedder = FaceEmbedder(config.recognition_model)
+
+    @property
+    def embedding_dimension(self) -> int:
+        return self.embedder.dimension
+
+
+def process_video(
+    path: Path, engine: FaceEngine, on_progress: ProgressCallback | None = None
+) -> VideoFaces:
+    config = engine.config
+    capture, info = open_video(path)
+    result = VideoFaces(info=info)
+    tracker = FaceTracker(
+        link_max_distance=config.track_link_max_distance,
+        max_gap_s=(config.track_max_missed_samples + 1) / config.sample_fps + 1e-3,
+        faces_per_track=config.faces_per_track,
+    )
+    try:
+        for frame in sample_frames(capture, info, config.sample_fps):
+            result.frames_sampled += 1
+            result.frames_decoded = frame.frame_index + 1
+            detections = [
+                d
+                for d in engine.detector.detect(frame.image_bgr)
+                if d.size_px >= config.min_face_px
+            ]
+            result.faces_detected += len(detections)
+            size = engine.embedder.input_size_px
+            aligned = [align_face(frame.image_bgr, d, size) for d in detections]
+            embeddings = engine.embedder.embed(aligned)
+            result.faces_embedded += len(aligned)
+            faces = [
+                TrackedFace(
+                    time_s=frame.time_s,
+                    frame_index=frame.frame_index,
+                    box=d.box,
+                    confidence=d.confidence,
+                    quality=face_quality(d, crop),
+                    embedding=vector,
+                    crop_bgr=display_crop(frame.image_bgr, d.box),
+                )
+                for d, crop, vector in zip(detections, aligned, embeddings, strict=True)
+            ]
+            tracker.update(frame.time_s, faces)
+            if on_progress and info.frame_count:
+                on_progress(min(1.0, (frame.frame_index + 1) / info.frame_count))
+    finally:
+        capture.release()
+    if result.frames_sampled == 0:
+        raise VideoDecodeError(f"{Path(path).name}: no frame could be decoded")
+    result.tracks = tracker.tracks
+    if on_progress:
+        on_progress(1.0)
+    return result

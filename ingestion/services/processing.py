@@ -1,0 +1,59 @@
+"""Processing one stored video: find its faces, save them, group them into people, index them.
+
+Each step replaces what an earlier run of the same step wrote, so a retried job never duplicates
+a face.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Face, Video
+from catalog.services.clustering import ClusteringSummary, assign_people_to_video
+from catalog.services.faces import save_video_faces
+from ingestion.pipeline.video import ProgressCallback, VideoFaces, process_video
+from ingestion.services.engine import get_face_engine
+from ingestion.services.intake import local_video_path
+from search import services as index_service
+
+
+def find_faces(video: Video, on_progress: ProgressCallback | None = None) -> VideoFaces:
+    engine = get_face_engine()
+    with local_video_path(video) as path:
+        found = process_video(path, engine, on_progress)
+    video.fps = found.info.fps
+    video.duration_s = found.info.duration_s
+    video.width, video.height = found.info.width, found.info.height
+    video.save(update_fields=["fps", "duration_s", "width", "height"])
+    return found
+
+
+def save_faces(video: Video, found: VideoFaces) -> list[Face]:
+    engine = get_face_engine()
+    old_face_ids = list(Face.objects.filter(video=video).values_list("id", flat=True))
+    faces = save_video_faces(video, found, engine.config.recognition_model)
+    index_service.remove_faces(
+        old_face_ids, engine.config.recognition_model, engine.embedding_dimension
+    )
+    return faces
+
+
+def group_people(video: Video) -> ClusteringSummary:
+    return assign_people_to_video(video)
+
+
+def index_video_faces(video: Video) -> int:
+    faces = Face.objects.filter(video=video).select_related("person")
+    return index_service.index_faces(faces)
+
+
+def mark_video(video: Video, status: str, error: str = "") -> None:
+    video.status = status
+    video.error = error
+    fields = ["status", "error"]
+    if status == Video.Status.READY:
+        video.processed_at = timezone.now()
+        fields.append("processed_at")
+    with transaction.atomic():
+        video.save(update_fields=fields)

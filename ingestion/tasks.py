@@ -1,0 +1,134 @@
+"""django-q2 entry points. They load the job, call services stage by stage, record progress, and
+turn any failure into a clear message on the job; the work itself lives in the services.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from catalog.models import Video
+from catalog.services.clustering import recluster_people
+from ingestion.models import IngestJob
+from ingestion.pipeline.frames import VideoDecodeError
+from ingestion.pipeline.weights import MissingWeightsError
+from ingestion.services import intake, processing
+from ingestion.sources import SourceError
+from search import services as index_service
+
+logger = logging.getLogger(__name__)
+
+StageCallback = Callable[[str, int], None]  # stage, percent
+
+# Stage -> (first, last) percent of the whole job.
+STAGE_SPANS = {
+    IngestJob.Stage.DOWNLOADING: (0, 10),
+    IngestJob.Stage.DETECTING: (10, 85),
+    IngestJob.Stage.SAVING: (85, 90),
+    IngestJob.Stage.CLUSTERING: (90, 95),
+    IngestJob.Stage.INDEXING: (95, 99),
+}
+
+
+class JobReporter:
+    """Writes stage and percent to the job (only when the percent moves) and to a listener."""
+
+    def __init__(self, job: IngestJob, listener: StageCallback | None) -> None:
+        self.job = job
+        self.listener = listener
+
+    def __call__(self, stage: str, fraction: float = 0.0) -> None:
+        first, last = STAGE_SPANS.get(stage, (0, 100))
+        percent = int(first + (last - first) * max(0.0, min(1.0, fraction)))
+        if stage != self.job.stage or percent != self.job.progress:
+            self.job.report(stage, percent)
+        if self.listener:
+            self.listener(stage, percent)
+
+    def stage_progress(self, stage: str) -> Callable[[float], None]:
+        return lambda fraction: self(stage, fraction)
+
+
+def describe_failure(error: Exception) -> str:
+    if isinstance(error, SourceError | VideoDecodeError | MissingWeightsError):
+        return str(error)
+    return f"Unexpected error ({type(error).__name__}): {error}"
+
+
+def run_ingest_job(job_id: int, listener: StageCallback | None = None) -> dict:
+    job = IngestJob.objects.select_related("video").get(pk=job_id)
+    job.mark_running()
+    report = JobReporter(job, listener)
+    video = job.video
+    try:
+        if video is None:
+            report(IngestJob.Stage.DOWNLOADING)
+            download_progress = report.stage_progress(IngestJob.Stage.DOWNLOADING)
+            video, _ = intake.download_video(
+                job.source, lambda done, total: download_progress(done / total if total else 0)
+            )
+            job.video = video
+            job.save(update_fields=["video"])
+        if video.status == Video.Status.READY:
+            result = {
+                "video_id": video.id,
+                "deduplicated": True,
+                "faces": video.faces.count(),
+                "tracks": video.tracks.count(),
+                "people": video.faces.values("person").distinct().count(),
+            }
+            job.mark_done(result)
+            return result
+        processing.mark_video(video, Video.Status.PROCESSING)
+        found = processing.find_faces(video, report.stage_progress(IngestJob.Stage.DETECTING))
+        report(IngestJob.Stage.SAVING)
+        faces = processing.save_faces(video, found)
+        report(IngestJob.Stage.CLUSTERING)
+        grouping = processing.group_people(video)
+        report(IngestJob.Stage.INDEXING)
+        processing.index_video_faces(video)
+        index_service.reindex_moved_faces(grouping.moved_faces)
+        processing.mark_video(video, Video.Status.READY)
+        result = {
+            "video_id": video.id,
+            "deduplicated": False,
+            "frames_sampled": found.frames_sampled,
+            "faces_detected": found.faces_detected,
+            "faces": len(faces),
+            "tracks": len(found.tracks),
+            "people": grouping.people,
+            "new_people": grouping.new_people,
+        }
+        job.mark_done(result)
+        return result
+    except Exception as error:
+        message = describe_failure(error)
+        logger.exception("ingest job %s failed: %s", job_id, message)
+        job.mark_failed(message)
+        if video is not None:
+            processing.mark_video(video, Video.Status.FAILED, message)
+        return {"error": message}
+
+
+def run_cluster_job(job_id: int, listener: StageCallback | None = None) -> dict:
+    job = IngestJob.objects.get(pk=job_id)
+    job.mark_running()
+    report = JobReporter(job, listener)
+    try:
+        report(IngestJob.Stage.CLUSTERING)
+        summary = recluster_people()
+        report(IngestJob.Stage.INDEXING)
+        index_service.reindex_moved_faces(summary.moved_faces)
+        result = {
+            "tracks": summary.tracks,
+            "people": summary.people,
+            "new_people": summary.new_people,
+            "moved_faces": sum(len(v) for v in summary.moved_faces.values()),
+        }
+        job.mark_done(result)
+        return result
+    except Exception as error:
+        message = describe_failure(error)
+        logger.exception("cluster job %s failed", job_id)
+        job.mark_failed(message)
+        return {"error": message}

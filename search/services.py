@@ -1,0 +1,88 @@
+"""Keeping the vector index in step with the catalog; the only place that opens the index.
+
+The database holds every embedding, so anything here can be redone from it (`manage.py reindex`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+from django.conf import settings
+
+from catalog.models import Face
+from search.index import FaceIndex, IndexPoint, open_face_index
+
+_indexes: dict[tuple, FaceIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def collection_name(model_name: str, dimension: int) -> str:
+    # One collection per model: vectors of two models cannot be compared.
+    slug = "".join(c if c.isalnum() else "_" for c in model_name.lower())
+    return f"{settings.QDRANT_COLLECTION_PREFIX}_{slug}_{dimension}"
+
+
+def get_face_index(model_name: str | None = None, dimension: int = 128) -> FaceIndex:
+    model_name = model_name or settings.FACE_RECOGNITION_MODEL
+    key = (
+        settings.QDRANT_BACKEND,
+        str(settings.QDRANT_PATH),
+        settings.QDRANT_URL,
+        collection_name(model_name, dimension),
+    )
+    with _indexes_lock:
+        if key not in _indexes:
+            _indexes[key] = open_face_index(
+                settings.QDRANT_BACKEND,
+                dimension=dimension,
+                collection=key[3],
+                path=settings.QDRANT_PATH,
+                url=settings.QDRANT_URL,
+                api_key=settings.QDRANT_API_KEY,
+            )
+        return _indexes[key]
+
+
+def close_face_indexes() -> None:
+    with _indexes_lock:
+        for index in _indexes.values():
+            index.close()
+        _indexes.clear()
+
+
+def _points(faces: Iterable) -> list[IndexPoint]:
+    return [
+        IndexPoint(
+            face_id=face.id,
+            vector=np.frombuffer(face.embedding, dtype=np.float32),
+            video_id=face.video_id,
+            person_id=face.person_id,
+            hidden=bool(face.person_id and face.person.hidden),
+        )
+        for face in faces
+    ]
+
+
+def index_faces(faces) -> int:
+    """Add or replace these faces' vectors (grouped by model, one collection each)."""
+    by_model: dict[tuple[str, int], list] = {}
+    for face in faces:
+        by_model.setdefault((face.embedding_model, face.embedding_dim), []).append(face)
+    for (model_name, dimension), group in by_model.items():
+        get_face_index(model_name, dimension).upsert(_points(group))
+    return sum(len(g) for g in by_model.values())
+
+
+def reindex_moved_faces(moved: dict[int, list[int]]) -> int:
+    """Rewrite the points of faces that changed person (person id and hidden flag with them)."""
+    face_ids = [face_id for ids in moved.values() for face_id in ids]
+    if not face_ids:
+        return 0
+    return index_faces(Face.objects.filter(id__in=face_ids).select_related("person"))
+
+
+def remove_faces(face_ids: list[int], model_name: str, dimension: int) -> None:
+    if face_ids:
+        get_face_index(model_name, dimension).delete_faces(face_ids)

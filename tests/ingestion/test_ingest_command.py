@@ -1,0 +1,113 @@
+"""`manage.py ingest`: files and URLs in, clear errors out, nothing lost or duplicated."""
+
+import functools
+import http.server
+import shutil
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Face, Person, Video
+from ingestion.models import IngestJob
+from tests.conftest import VIDEOS
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_ingesting_a_video_reports_what_it_found(capsys):
+    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
+    output = capsys.readouterr().out
+    video = Video.objects.get()
+    assert video.status == Video.Status.READY
+    assert video.original_name == "slideshow_1.mp4"
+    assert video.duration_s == pytest.approx(12.0, abs=0.1)
+    assert video.tracks.count() == 4
+    assert Person.objects.count() == 4  # four different people, one photo each
+    assert "4 tracks" in output and "4 people" in output
+    job = IngestJob.objects.get()
+    assert (job.status, job.stage, job.progress) == ("done", "finished", 100)
+
+
+def test_the_same_file_ingested_twice_is_one_video(tmp_path, capsys):
+    copy = tmp_path / "renamed copy.mp4"
+    shutil.copy(VIDEOS / "aoc_speech_b.mp4", copy)
+    call_command("ingest", str(VIDEOS / "aoc_speech_b.mp4"))
+    faces = Face.objects.count()
+    call_command("ingest", str(copy))
+    assert Video.objects.count() == 1
+    assert Face.objects.count() == faces
+    assert "already in the catalog" in capsys.readouterr().out
+    assert IngestJob.objects.filter(result__deduplicated=True).count() == 1
+
+
+def test_a_corrupt_video_fails_clearly_and_leaves_the_rest_intact(tmp_path):
+    call_command("ingest", str(VIDEOS / "aoc_speech_b.mp4"))
+    good_faces = Face.objects.count()
+    corrupt = tmp_path / "broken.mp4"
+    corrupt.write_bytes((VIDEOS / "katie_hill.mp4").read_bytes()[:4000])  # a real header, cut
+    with pytest.raises(CommandError, match="1 of 1 sources failed"):
+        call_command("ingest", str(corrupt))
+    broken = Video.objects.get(original_name="broken.mp4")
+    assert broken.status == Video.Status.FAILED
+    assert "broken.mp4" in broken.error
+    assert broken.file.size == 4000  # the upload is kept: nothing the user gave is lost
+    job = IngestJob.objects.get(video=broken)
+    assert job.status == IngestJob.Status.FAILED and job.error == broken.error
+    assert not broken.faces.exists()
+    assert Face.objects.count() == good_faces
+
+
+def test_a_file_that_is_not_a_video_is_refused_before_anything_is_stored(tmp_path, capsys):
+    photo = tmp_path / "holiday.mp4"
+    photo.write_bytes((VIDEOS.parent / "misc" / "two_people.jpg").read_bytes())
+    with pytest.raises(CommandError):
+        call_command("ingest", str(photo))
+    assert "not a video" in capsys.readouterr().err.lower()
+    assert not Video.objects.exists() and not IngestJob.objects.exists()
+
+
+def test_a_missing_path_is_reported_and_the_others_still_ingested(capsys):
+    with pytest.raises(CommandError, match="1 of 2 sources failed"):
+        call_command("ingest", "/no/such/video.mp4", str(VIDEOS / "talking_head_5.mp4"))
+    assert "no such file" in capsys.readouterr().err
+    assert Video.objects.get().status == Video.Status.READY
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    shutil.copy(VIDEOS / "talking_head_2.mp4", tmp_path / "clip.mp4")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_direct_link_to_an_mp4_is_downloaded_and_ingested(web_server, settings):
+    settings.ALLOW_PRIVATE_URLS = True  # the test server is on loopback
+    url = f"{web_server}/clip.mp4"
+    call_command("ingest", url)
+    video = Video.objects.get()
+    assert video.source == Video.Source.URL and video.original_name == url
+    assert video.status == Video.Status.READY
+    assert video.faces.exists()
+
+
+def test_a_loopback_url_is_refused_unless_allowed(web_server, settings):
+    settings.ALLOW_PRIVATE_URLS = False
+    with pytest.raises(CommandError):
+        call_command("ingest", f"{web_server}/clip.mp4")
+    job = IngestJob.objects.get()
+    assert job.status == IngestJob.Status.FAILED
+    assert "127.0.0.1" in job.error
+    assert not Video.objects.exists()
+
+
+def test_queued_ingestion_is_run_by_a_django_q_worker(settings):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": True}  # the worker runs in-process
+    call_command("ingest", "--queue", str(VIDEOS / "talking_head_4.mp4"))
+    job = IngestJob.objects.get()
+    assert job.task_id
+    assert job.status == IngestJob.Status.DONE
+    assert job.video.status == Video.Status.READY

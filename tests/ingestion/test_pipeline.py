@@ -1,0 +1,83 @@
+"""The face pipeline on real videos and photos, driven directly (no database)."""
+
+import cv2
+import numpy as np
+import pytest
+
+from ingestion.pipeline.align import align_face
+from ingestion.pipeline.frames import VideoDecodeError, open_video, sample_frames
+from ingestion.pipeline.video import process_video
+from tests.conftest import PEOPLE, VIDEOS
+
+
+def test_one_frame_is_sampled_per_second_of_video():
+    capture, info = open_video(VIDEOS / "slideshow_1.mp4")
+    times = [frame.time_s for frame in sample_frames(capture, info, 1.0)]
+    assert times == pytest.approx([float(t) for t in range(12)], abs=0.05)
+
+
+def test_sampling_twice_per_second_takes_twice_the_frames():
+    capture, info = open_video(VIDEOS / "aoc_speech_b.mp4")
+    frames = list(sample_frames(capture, info, 2.0))
+    assert len(frames) == 10  # 125 frames at 25 fps: 0.0 to 4.96 s
+    # 25 fps: half a second is 12.5 frames; the nearest frame within half a frame is taken
+    assert [f.frame_index for f in frames[:4]] == [0, 12, 25, 37]
+
+
+def test_every_slide_of_a_slideshow_gives_one_track_with_its_best_crops(face_engine):
+    found = process_video(VIDEOS / "slideshow_1.mp4", face_engine)
+    assert found.frames_sampled == 12
+    assert found.faces_detected == 12  # four photos of one face, three seconds each
+    assert len(found.tracks) == 4
+    for track in found.tracks:
+        assert len(track.detections) == 3
+        assert len(track.best_faces) == 3
+        assert track.best_faces[0].quality >= track.best_faces[-1].quality
+
+
+def test_a_video_without_people_has_no_faces(face_engine):
+    for name in ("no_faces_gopher_toy.mp4", "no_faces_earth.avi"):
+        found = process_video(VIDEOS / name, face_engine)
+        assert found.frames_sampled > 0
+        assert found.tracks == []
+
+
+def test_two_faces_in_one_frame_never_share_a_track(face_engine):
+    found = process_video(VIDEOS / "friends_poker.mp4", face_engine)
+    for track in found.tracks:
+        frames = [d[1] for d in track.detections]
+        assert len(frames) == len(set(frames))
+    assert max(len(t.detections) for t in found.tracks) >= 4  # a shot of ~4 s is one track
+
+
+def test_small_faces_in_a_1080p_crowd_are_found(face_engine):
+    found = process_video(VIDEOS / "crowd_royal_opera_house.mp4", face_engine)
+    # 8-12 pedestrians on screen in each of the 5 sampled frames, faces of 20-90 px
+    assert found.faces_detected >= 5 * 6
+
+
+def test_a_corrupt_video_raises_a_clear_decode_error(face_engine, tmp_path):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes((VIDEOS / "slideshow_1.mp4").read_bytes()[:2000])
+    with pytest.raises(VideoDecodeError, match=r"corrupt\.mp4"):
+        process_video(corrupt, face_engine)
+
+
+def _embed_photo(face_engine, path):
+    image = cv2.imread(str(path))
+    detections = face_engine.detector.detect(image)
+    largest = max(detections, key=lambda d: d.box[2] * d.box[3])
+    crop = align_face(image, largest, face_engine.embedder.input_size_px)
+    return face_engine.embedder.embed([crop])[0]
+
+
+def test_aligned_embeddings_tell_people_apart(face_engine):
+    kit = [
+        _embed_photo(face_engine, PEOPLE / "kit_harington" / n)
+        for n in ("john1.jpeg", "john2.jpeg")
+    ]
+    rose = [_embed_photo(face_engine, PEOPLE / "rose_leslie" / n) for n in ("img1.jpg", "img2.jpg")]
+    same_person = max(1 - float(np.dot(*kit)), 1 - float(np.dot(*rose)))
+    different_people = min(1 - float(np.dot(k, r)) for k in kit for r in rose)
+    assert same_person < 0.5
+    assert different_people > 0.6
