@@ -37,7 +37,7 @@ class SampledFrame:
 def open_video(path: Path) -> tuple[cv2.VideoCapture, VideoInfo]:
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
-        raise VideoDecodeError(f"{Path(path).name} could not be opened as a video")
+        raise VideoDecodeError("could not be opened as a video (corrupt, or not a video format)")
     fps = capture.get(cv2.CAP_PROP_FPS)
     if not fps or math.isnan(fps) or fps <= 0 or fps > 1000:
         fps = 25.0  # a guess for containers that do not say; only the timestamps depend on it
@@ -49,7 +49,7 @@ def open_video(path: Path) -> tuple[cv2.VideoCapture, VideoInfo]:
     )
     if info.width <= 0 or info.height <= 0:
         capture.release()
-        raise VideoDecodeError(f"{Path(path).name} has no video stream OpenCV can decode")
+        raise VideoDecodeError("has no video stream that can be decoded")
     return capture, info
 
 

@@ -107,7 +107,7 @@ def process_video(
     finally:
         capture.release()
     if result.frames_sampled == 0:
-        raise VideoDecodeError(f"{Path(path).name}: no frame could be decoded")
+        raise VideoDecodeError("no frame of it could be decoded (corrupt or truncated)")
     result.tracks = tracker.tracks
     if on_progress:
         on_progress(1.0)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from catalog.models import Face, Video
 from catalog.services.clustering import ClusteringSummary, assign_people_to_video
 from catalog.services.faces import save_video_faces
+from ingestion.pipeline.frames import VideoDecodeError
 from ingestion.pipeline.video import ProgressCallback, VideoFaces, process_video
 from ingestion.services.engine import get_face_engine
 from ingestion.services.intake import local_video_path
@@ -21,7 +22,10 @@ from search import services as index_service
 def find_faces(video: Video, on_progress: ProgressCallback | None = None) -> VideoFaces:
     engine = get_face_engine()
     with local_video_path(video) as path:
-        found = process_video(path, engine, on_progress)
+        try:
+            found = process_video(path, engine, on_progress)
+        except VideoDecodeError as error:
+            raise VideoDecodeError(f"{video.original_name}: {error}") from error
     video.fps = found.info.fps
     video.duration_s = found.info.duration_s
     video.width, video.height = found.info.width, found.info.height

@@ -59,7 +59,7 @@ def test_small_faces_in_a_1080p_crowd_are_found(face_engine):
 def test_a_corrupt_video_raises_a_clear_decode_error(face_engine, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes((VIDEOS / "slideshow_1.mp4").read_bytes()[:2000])
-    with pytest.raises(VideoDecodeError, match=r"corrupt\.mp4"):
+    with pytest.raises(VideoDecodeError, match=r"could not be opened|could be decoded"):
         process_video(corrupt, face_engine)
 
 
