@@ -23,10 +23,7 @@ install: $(VENV)/.installed
 # Web server and a django-q2 worker together; Ctrl-C stops both.
 run: install
 	@echo "FAAAAACES on http://$(HOST):$(PORT)/ (Ctrl-C stops the server and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT) & \
-	wait
+	@bash scripts/run_dev.sh $(PY) $(HOST):$(PORT)
 
 test: install
 	$(VENV)/bin/pytest
