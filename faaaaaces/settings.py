@@ -11,8 +11,10 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# A .env file beside manage.py, if any; variables already in the environment win.
-load_dotenv(BASE_DIR / ".env", override=False)
+# A .env file beside manage.py, if any; variables already in the environment win. The test
+# settings skip it, so a developer's .env cannot change what the tests see.
+if not os.environ.get("FAAAAACES_IGNORE_DOTENV"):
+    load_dotenv(BASE_DIR / ".env", override=False)
 
 
 def env_str(name: str, default: str) -> str:
@@ -171,6 +173,9 @@ CLUSTERING_MIN_SAMPLES = env_int("CLUSTERING_MIN_SAMPLES", 1)
 # --- Sources --------------------------------------------------------------------------------------
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 2048)
 MAX_DOWNLOAD_MB = env_int("MAX_DOWNLOAD_MB", 2048)
+# Photos for search by photo: size of the file and of the picture.
+MAX_PHOTO_MB = env_int("MAX_PHOTO_MB", 25)
+MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 100)
 # URLs that resolve to loopback or private addresses are refused unless this is on.
 ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
 

@@ -14,7 +14,7 @@ from ingestion.pipeline.frames import VideoDecodeError
 from ingestion.pipeline.weights import MissingWeightsError
 from ingestion.services import intake, processing
 from ingestion.sources import SourceError
-from search import services as index_service
+from search.services import indexing as index_service
 
 logger = logging.getLogger(__name__)
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Start the web server and a django-q2 worker together; Ctrl-C (or TERM) stops both, and if
-# either dies the other is stopped too. Used by `make run`.
+# Start the index owner, the web server and a django-q2 worker together; Ctrl-C (or TERM) stops
+# them all, and if one dies the others are stopped too. Used by `make run`.
 set -u
 python_bin=${1:-.venv/bin/python}
 address=${2:-127.0.0.1:8000}
 
+"$python_bin" manage.py serve_index &
+index_owner=$!
 "$python_bin" manage.py qcluster &
 worker=$!
 "$python_bin" manage.py runserver --noreload "$address" &
@@ -13,11 +15,11 @@ web=$!
 stop() {
   trap - INT TERM
   # Background jobs of a script ignore SIGINT, so they are told explicitly.
-  kill -TERM "$worker" "$web" 2>/dev/null
-  wait "$worker" "$web" 2>/dev/null
+  kill -TERM "$index_owner" "$worker" "$web" 2>/dev/null
+  wait "$index_owner" "$worker" "$web" 2>/dev/null
   exit 0
 }
 trap stop INT TERM
-wait -n "$worker" "$web"
-echo "the web server or the worker stopped; stopping the other" >&2
+wait -n "$index_owner" "$worker" "$web"
+echo "one of the index owner, the web server and the worker stopped; stopping the rest" >&2
 stop

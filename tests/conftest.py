@@ -1,7 +1,5 @@
 """Test set-up: a throwaway data folder per session, the real models, the shared real data."""
 
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,10 +9,7 @@ SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
 VIDEOS = SHARED_DATA / "videos"
 PEOPLE = SHARED_DATA / "people"
 
-# Set before Django reads its settings: the catalog, media and index of a test run live in a
-# temporary folder; the face models are the ones `make install` put in the project's data folder.
-os.environ["FAAAAACES_DATA_DIR"] = tempfile.mkdtemp(prefix="faaaaaces-test-")
-os.environ.setdefault("FAAAAACES_MODELS_DIR", str(REPO / "data" / "models"))
+# The data folder of a test run is set in the conftest.py at the top of the repository.
 
 
 def pytest_configure(config):
@@ -27,3 +22,48 @@ def face_engine():
     from ingestion.services.engine import get_face_engine
 
     return get_face_engine()
+
+
+def empty_catalog() -> None:
+    """Remove every row the catalog tests create, and the vectors the index holds for them."""
+    from catalog.models import Person, Video
+    from ingestion.models import IngestJob
+    from search.services.indexing import get_face_index
+
+    Video.objects.all().delete()
+    Person.objects.all().delete()
+    IngestJob.objects.all().delete()
+    get_face_index().clear()
+
+
+@pytest.fixture(scope="module")
+def all_videos_ingested(django_db_setup, django_db_blocker):
+    """Every shared video ingested with the command a user types, once per test module."""
+    from django.core.management import call_command
+
+    videos = sorted(VIDEOS.glob("*.mp4")) + sorted(VIDEOS.glob("*.avi"))
+    with django_db_blocker.unblock():
+        empty_catalog()
+        call_command("ingest", *map(str, videos))
+        yield videos
+        empty_catalog()
+
+
+def true_name_of_each_person() -> dict[int, str]:
+    """The ground-truth name most of a person's scored detections carry."""
+    from collections import Counter
+
+    from catalog.evaluation import VideoTruth, name_track_detections
+    from catalog.models import Face, Track, Video
+
+    votes: dict[int, Counter] = {}
+    for track_id, person_id in Face.objects.values_list("track_id", "person_id"):
+        votes.setdefault(track_id, Counter())[person_id] += 1
+    person_of_track = {t: c.most_common(1)[0][0] for t, c in votes.items()}
+    names: dict[int, Counter] = {}
+    for video in Video.objects.all():
+        truth = VideoTruth.load(VIDEOS / f"{Path(video.original_name).stem}.truth.json")
+        tracks = Track.objects.filter(video=video).values_list("id", "detections")
+        for name, track_id in name_track_detections(truth, tracks):
+            names.setdefault(person_of_track[track_id], Counter())[name] += 1
+    return {person: counts.most_common(1)[0][0] for person, counts in names.items()}

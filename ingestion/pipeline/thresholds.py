@@ -8,6 +8,8 @@ merged two of them, while 0.85 x 0.593 = 0.50 kept every person apart and split 
 profiles (see benchmarks/README.md).
 """
 
+import math
+
 from deepface.config.threshold import thresholds as DEEPFACE_THRESHOLDS
 
 GROUPING_MARGIN = 0.85
@@ -25,3 +27,15 @@ def verification_distance(model_name: str) -> float:
 def grouping_distance(model_name: str) -> float:
     """The default cosine distance under which tracks are grouped into one person."""
     return round(verification_distance(model_name) * GROUPING_MARGIN, 4)
+
+
+def match_score(similarity: float, model_name: str) -> float:
+    """A 0-1 score for "same person" from a cosine similarity, comparable across models.
+
+    Logistic in the distance, 0.5 at DeepFace's verification threshold and 0.9 at the (stricter)
+    grouping threshold, so 0.5 reads as "as likely as not" and 0.9 as "would be grouped".
+    """
+    distance = 1.0 - similarity
+    threshold = verification_distance(model_name)
+    scale = threshold * (1 - GROUPING_MARGIN) / math.log(9)
+    return float(1.0 / (1.0 + math.exp((distance - threshold) / scale)))

@@ -16,7 +16,7 @@ from ingestion.pipeline.frames import VideoDecodeError
 from ingestion.pipeline.video import ProgressCallback, VideoFaces, process_video
 from ingestion.services.engine import get_face_engine
 from ingestion.services.intake import local_video_path
-from search import services as index_service
+from search.services import indexing as index_service
 
 
 def find_faces(video: Video, on_progress: ProgressCallback | None = None) -> VideoFaces:

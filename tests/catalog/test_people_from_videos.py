@@ -5,10 +5,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from catalog.evaluation import VideoTruth, bcubed_scores, name_track_detections, pairwise_scores
-from catalog.models import Face, Person, Track, Video
+from catalog.models import Face, Track, Video
 from ingestion.models import IngestJob
 from tests.conftest import VIDEOS
 
@@ -17,13 +16,8 @@ ALL_VIDEOS = sorted(VIDEOS.glob("*.mp4")) + sorted(VIDEOS.glob("*.avi"))
 
 
 @pytest.fixture(scope="module")
-def ingested(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("ingest", *map(str, ALL_VIDEOS))
-        yield
-        Video.objects.all().delete()
-        Person.objects.all().delete()
-        IngestJob.objects.all().delete()
+def ingested(all_videos_ingested):
+    return all_videos_ingested
 
 
 def person_of_each_track() -> dict[int, int]:

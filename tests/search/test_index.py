@@ -5,7 +5,9 @@ import multiprocessing
 import numpy as np
 import pytest
 
-from search.index import EdgeFaceIndex, IndexPoint, open_face_index
+from search.edge_index import EdgeFaceIndex
+from search.index import IndexPoint, open_face_index
+from search.index_owner import IndexOwner
 
 DIMENSION = 8
 
@@ -15,13 +17,18 @@ def unit(seed: int) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-@pytest.fixture(params=["edge", "server"])
+@pytest.fixture(params=["edge", "edge-owner", "server"])
 def index(request, tmp_path):
-    if request.param == "edge":
+    if request.param == "edge-owner":
+        owner = IndexOwner(tmp_path)
+        owner.start()
+        request.addfinalizer(owner.stop)
+    if request.param.startswith("edge"):
         face_index = open_face_index("edge", dimension=DIMENSION, collection="faces", path=tmp_path)
     else:
-        face_index = open_face_index("server", dimension=DIMENSION, collection="faces",
-                                     url=":memory:")  # fmt: skip
+        face_index = open_face_index(
+            "server", dimension=DIMENSION, collection="faces", url=":memory:"
+        )
     yield face_index
     face_index.close()
 
@@ -116,10 +123,22 @@ def _read_repeatedly(folder, rounds: int, results) -> None:
     results.put(seen)
 
 
-def test_processes_share_one_edge_index_without_losing_writes(tmp_path):
+def _serve_index(root, stop) -> None:
+    owner = IndexOwner(root)
+    owner.start()
+    stop.wait(120)
+    owner.stop()
+
+
+@pytest.mark.parametrize("with_owner", [False, True], ids=["direct", "through-owner"])
+def test_processes_share_one_edge_index_without_losing_writes(tmp_path, with_owner):
     folder = tmp_path / "faces"
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
+    stop_owner = context.Event()
+    if with_owner:
+        owner = context.Process(target=_serve_index, args=(tmp_path, stop_owner))
+        owner.start()
     writers = [
         context.Process(target=_write_points, args=(folder, 1, 1000, 20)),
         context.Process(target=_write_points, args=(folder, 100_001, 1000, 20)),
@@ -131,7 +150,31 @@ def test_processes_share_one_edge_index_without_losing_writes(tmp_path):
     for process in [*writers, reader]:
         process.join(timeout=120)
         assert process.exitcode == 0
+    stop_owner.set()
+    if with_owner:
+        owner.join(timeout=60)
+        assert owner.exitcode == 0
     assert seen == sorted(seen)  # a reader never sees points disappear
     fresh = EdgeFaceIndex(folder, DIMENSION)
     assert fresh.count() == 2000
     assert fresh.face_ids() == set(range(1, 1001)) | set(range(100_001, 101_001))
+
+
+def test_a_second_owner_for_the_same_folder_is_refused(tmp_path):
+    first = IndexOwner(tmp_path)
+    first.start()
+    try:
+        with pytest.raises(RuntimeError, match="already serves"):
+            IndexOwner(tmp_path).start()
+    finally:
+        first.stop()
+
+
+def test_work_continues_directly_when_the_owner_stops(tmp_path):
+    owner = IndexOwner(tmp_path)
+    owner.start()
+    index = EdgeFaceIndex(tmp_path / "faces", DIMENSION)
+    index.upsert(points(10))
+    owner.stop()
+    index.upsert(points(5, start=11))
+    assert index.count() == 15

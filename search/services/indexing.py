@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -86,3 +87,69 @@ def reindex_moved_faces(moved: dict[int, list[int]]) -> int:
 def remove_faces(face_ids: list[int], model_name: str, dimension: int) -> None:
     if face_ids:
         get_face_index(model_name, dimension).delete_faces(face_ids)
+
+
+def faces_of_model(model_name: str):
+    return Face.objects.filter(embedding_model=model_name).select_related("person").order_by("id")
+
+
+def model_dimension(model_name: str) -> int | None:
+    return (
+        Face.objects.filter(embedding_model=model_name)
+        .values_list("embedding_dim", flat=True)
+        .first()
+    )
+
+
+def rebuild_index(model_name: str, batch_size: int = 2000) -> int:
+    """Empty the model's index and refill it from the database, then build its graph."""
+    dimension = model_dimension(model_name)
+    if dimension is None:
+        return 0
+    index = get_face_index(model_name, dimension)
+    index.clear()
+    indexed = 0
+    for start in range(0, faces_of_model(model_name).count(), batch_size):
+        batch = list(faces_of_model(model_name)[start : start + batch_size])
+        index.upsert(_points(batch))
+        indexed += len(batch)
+    index.optimize()
+    return indexed
+
+
+@dataclass(frozen=True)
+class IndexComparison:
+    model_name: str
+    faces_in_database: int
+    points_in_index: int
+    missing_from_index: list[int]
+    unknown_to_database: list[int]
+
+    @property
+    def consistent(self) -> bool:
+        return not self.missing_from_index and not self.unknown_to_database
+
+
+def compare_index(model_name: str) -> IndexComparison:
+    in_database = set(Face.objects.filter(embedding_model=model_name).values_list("id", flat=True))
+    dimension = model_dimension(model_name)
+    in_index = set() if dimension is None else get_face_index(model_name, dimension).face_ids()
+    return IndexComparison(
+        model_name=model_name,
+        faces_in_database=len(in_database),
+        points_in_index=len(in_index),
+        missing_from_index=sorted(in_database - in_index),
+        unknown_to_database=sorted(in_index - in_database),
+    )
+
+
+def repair_index(comparison: IndexComparison) -> None:
+    """Add what the index misses, remove what the database no longer has."""
+    dimension = model_dimension(comparison.model_name)
+    if dimension is None:
+        return
+    index = get_face_index(comparison.model_name, dimension)
+    if comparison.unknown_to_database:
+        index.delete_faces(comparison.unknown_to_database)
+    missing = Face.objects.filter(id__in=comparison.missing_from_index).select_related("person")
+    index_faces(missing)

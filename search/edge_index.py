@@ -1,0 +1,345 @@
+"""The index in Qdrant Edge (qdrant-edge-py), in a folder, shared by several processes.
+
+What Qdrant Edge 0.9.0 does here (wal_enabled=False, measured on this machine): several
+processes can load one shard, but a loaded shard never sees another process's later writes,
+and closing it, even after reads only, writes its own view of the segment trackers back to
+disk: a shard closed after another process wrote silently undid that write. So at any moment
+exactly one process may have a shard loaded, and it must be the one that last wrote it.
+
+Two ways to use a folder follow from that, and `EdgeFaceIndex` picks one per call:
+- through the index owner (`manage.py serve_index`, started by `make run`): one process holds
+  an exclusive `flock` on the folder for its whole life, keeps the shard loaded, and serves the
+  web server and the workers over a Unix socket (`search/index_owner.py`); a query costs the
+  search itself plus a fraction of a millisecond;
+- directly, when no owner answers (commands, tests, a single process): each operation takes the
+  folder's exclusive `flock`, loads the shard, works, flushes and closes it; correct, but every
+  operation pays the load (12 ms at 1,000 points, 90 ms at 100,000 here).
+Either way there is no lost write and no lock error, only waiting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from search.index import (
+    UPSERT_BATCH,
+    FaceIndexError,
+    IndexHit,
+    IndexPoint,
+    as_vector,
+    batches,
+    make_hit,
+    point_payload,
+)
+
+LOCK_WAIT_S = 120.0
+PAYLOAD_FIELDS = ("video_id", "person_id", "face_id", "hidden")
+
+
+def lock_path(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".lock")
+
+
+def take_folder_lock(folder: Path, wait_s: float, give_up=lambda: False):
+    """An open file holding the folder's exclusive flock; waits up to wait_s (or until
+    give_up() says another way is open, then returns None)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)  # the index folder may have been deleted
+    lock_file = open(lock_path(folder), "a+")  # noqa: SIM115 - held past this function
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return lock_file
+        except BlockingIOError:
+            if give_up():
+                lock_file.close()
+                return None
+            if time.monotonic() > deadline:
+                lock_file.close()
+                raise FaceIndexError(
+                    f"the index at {folder} stayed locked by another process for {wait_s:.0f} s"
+                ) from None
+            time.sleep(0.01)
+
+
+def open_shard(folder: Path, dimension: int, create: bool):
+    import qdrant_edge as qe
+
+    exists = folder.is_dir() and any(folder.iterdir())
+    try:
+        if exists:
+            return qe.EdgeShard.load(str(folder))
+        if not create:
+            return None
+        config = qe.EdgeConfig(
+            vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+            wal_enabled=False,
+        )
+        shard = qe.EdgeShard.create(str(folder), config)
+        for field in PAYLOAD_FIELDS:
+            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Integer))
+        shard.flush()
+        return shard
+    except Exception as error:
+        raise FaceIndexError(f"the index at {folder} cannot be opened: {error}") from error
+
+
+class EdgeOperations:
+    """Every index operation, given a way to get the shard for the length of one operation."""
+
+    def __init__(self, folder: Path, dimension: int) -> None:
+        self.folder = Path(folder)
+        self.dimension = dimension
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
+
+    def session(self, create: bool = False):
+        raise NotImplementedError
+
+    def _write(self, operations: Iterable) -> None:
+        with self.session(create=True) as shard:
+            for operation in operations:
+                shard.update(operation)
+            shard.flush()
+
+    @staticmethod
+    def _match(key: str, value: int):
+        import qdrant_edge as qe
+
+        return qe.Filter(must=[qe.FieldCondition(key=key, match=qe.MatchValue(int(value)))])
+
+    def upsert(self, points: Iterable[IndexPoint], batch_size: int = UPSERT_BATCH) -> None:
+        import qdrant_edge as qe
+
+        operations = (
+            qe.UpdateOperation.upsert_points(
+                [
+                    qe.Point(int(p.face_id), as_vector(p.vector, self.dimension), point_payload(p))
+                    for p in batch
+                ]
+            )
+            for batch in batches(points, batch_size)
+        )
+        self._write(operations)
+
+    def delete_faces(self, face_ids: Iterable[int]) -> None:
+        import qdrant_edge as qe
+
+        ids = [int(i) for i in face_ids]
+        if ids:
+            self._write([qe.UpdateOperation.delete_points(ids)])
+
+    def delete_video(self, video_id: int) -> None:
+        import qdrant_edge as qe
+
+        self._write([qe.UpdateOperation.delete_points_by_filter(self._match("video_id", video_id))])
+
+    def delete_person(self, person_id: int) -> None:
+        import qdrant_edge as qe
+
+        operation = qe.UpdateOperation.delete_points_by_filter(self._match("person_id", person_id))
+        self._write([operation])
+
+    def set_person(self, face_ids: Iterable[int], person_id: int | None) -> None:
+        import qdrant_edge as qe
+
+        ids = [int(i) for i in face_ids]
+        if ids:
+            person = None if person_id is None else int(person_id)
+            self._write([qe.UpdateOperation.set_payload(ids, {"person_id": person})])
+
+    def set_person_hidden(self, person_id: int, hidden: bool) -> None:
+        import qdrant_edge as qe
+
+        operation = qe.UpdateOperation.set_payload_by_filter(
+            self._match("person_id", person_id), {"hidden": int(bool(hidden))}
+        )
+        self._write([operation])
+
+    def search(
+        self,
+        vector,
+        limit: int = 10,
+        *,
+        video_id: int | None = None,
+        person_id: int | None = None,
+        exclude_hidden: bool = False,
+        min_similarity: float | None = None,
+    ) -> list[IndexHit]:
+        import qdrant_edge as qe
+
+        must, must_not = [], []
+        if video_id is not None:
+            must.append(qe.FieldCondition(key="video_id", match=qe.MatchValue(int(video_id))))
+        if person_id is not None:
+            must.append(qe.FieldCondition(key="person_id", match=qe.MatchValue(int(person_id))))
+        if exclude_hidden:
+            must_not.append(qe.FieldCondition(key="hidden", match=qe.MatchValue(1)))
+        request = qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(as_vector(vector, self.dimension)),
+            with_payload=True,
+            with_vector=False,
+            filter=qe.Filter(must=must, must_not=must_not) if must or must_not else None,
+            score_threshold=min_similarity,
+        )
+        with self.session() as shard:
+            points = [] if shard is None else shard.query(request)
+        return [make_hit(p.id, p.score, p.payload) for p in points]
+
+    def count(self) -> int:
+        import qdrant_edge as qe
+
+        with self.session() as shard:
+            return 0 if shard is None else int(shard.count(qe.CountRequest(exact=True)))
+
+    def face_ids(self) -> set[int]:
+        import qdrant_edge as qe
+
+        found: set[int] = set()
+        with self.session() as shard:
+            offset = None
+            while shard is not None:
+                request = qe.ScrollRequest(
+                    offset=offset, limit=2000, with_payload=False, with_vector=False
+                )
+                records, offset = shard.scroll(request)
+                found.update(int(r.id) for r in records)
+                if offset is None:
+                    break
+        return found
+
+    def clear(self) -> None:
+        import qdrant_edge as qe
+
+        self._write([qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[]))])
+
+    def optimize(self) -> None:
+        """Build the HNSW graph and merge segments; worth it after large imports."""
+        with self.session(create=True) as shard:
+            if shard.optimize():
+                shard.flush()
+
+    def close(self) -> None:
+        pass
+
+
+class DirectEdgeIndex(EdgeOperations):
+    """Each operation: the folder's exclusive lock, load, work, flush, close."""
+
+    def __init__(self, folder: Path, dimension: int, owner_answers=lambda: False) -> None:
+        super().__init__(folder, dimension)
+        self._thread_lock = threading.RLock()
+        self._owner_answers = owner_answers
+
+    @contextmanager
+    def session(self, create: bool = False) -> Iterator:
+        with self._thread_lock:
+            lock_file = take_folder_lock(self.folder, LOCK_WAIT_S, self._owner_answers)
+            if lock_file is None:
+                raise OwnerAppeared
+            try:
+                shard = open_shard(self.folder, self.dimension, create)
+                try:
+                    yield shard
+                finally:
+                    if shard is not None:
+                        shard.close()
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+                lock_file.close()
+
+
+class OwnerAppeared(Exception):
+    """An index owner started while we waited for the lock: use it instead."""
+
+
+class OwnedEdgeIndex(EdgeOperations):
+    """The owner's view: the folder's lock held for life, the shard loaded once."""
+
+    def __init__(self, folder: Path, dimension: int) -> None:
+        super().__init__(folder, dimension)
+        self._lock_file = take_folder_lock(self.folder, LOCK_WAIT_S)
+        self._thread_lock = threading.RLock()
+        self._shard = None
+
+    @contextmanager
+    def session(self, create: bool = False) -> Iterator:
+        with self._thread_lock:
+            if self._shard is None:
+                self._shard = open_shard(self.folder, self.dimension, create)
+            yield self._shard
+
+    def close(self) -> None:
+        with self._thread_lock:
+            if self._shard is not None:
+                self._shard.close()
+                self._shard = None
+            if self._lock_file is not None:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+                self._lock_file.close()
+                self._lock_file = None
+
+
+class EdgeFaceIndex:
+    """The Edge index of one folder: through its owner when one answers, else directly."""
+
+    def __init__(self, folder: Path, dimension: int) -> None:
+        from search.index_owner import OwnerClient
+
+        self.folder = Path(folder)
+        self.dimension = dimension
+        self._owner = OwnerClient(self.folder.parent)
+        self._direct = DirectEdgeIndex(self.folder, dimension, self._owner.answers)
+
+    def _call(self, method: str, *args, **kwargs):
+        for _ in range(3):
+            answered, value = self._owner.call(self.folder, self.dimension, method, args, kwargs)
+            if answered:
+                return value
+            try:
+                return getattr(self._direct, method)(*args, **kwargs)
+            except OwnerAppeared:
+                continue
+        raise FaceIndexError(f"the index at {self.folder} could not be reached")
+
+    def upsert(self, points: Iterable[IndexPoint], batch_size: int = UPSERT_BATCH) -> None:
+        for batch in batches(points, batch_size):
+            self._call("upsert", batch, batch_size)
+
+    def delete_faces(self, face_ids: Iterable[int]) -> None:
+        self._call("delete_faces", [int(i) for i in face_ids])
+
+    def delete_video(self, video_id: int) -> None:
+        self._call("delete_video", video_id)
+
+    def delete_person(self, person_id: int) -> None:
+        self._call("delete_person", person_id)
+
+    def set_person(self, face_ids: Iterable[int], person_id: int | None) -> None:
+        self._call("set_person", [int(i) for i in face_ids], person_id)
+
+    def set_person_hidden(self, person_id: int, hidden: bool) -> None:
+        self._call("set_person_hidden", person_id, hidden)
+
+    def search(self, vector, limit: int = 10, **filters) -> list[IndexHit]:
+        return self._call("search", as_vector(vector, self.dimension), limit, **filters)
+
+    def count(self) -> int:
+        return self._call("count")
+
+    def face_ids(self) -> set[int]:
+        return self._call("face_ids")
+
+    def clear(self) -> None:
+        self._call("clear")
+
+    def optimize(self) -> None:
+        self._call("optimize")
+
+    def close(self) -> None:
+        self._owner.close()

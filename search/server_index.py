@@ -1,0 +1,145 @@
+"""The index on a Qdrant server, through qdrant-client (`url=":memory:"`: its local mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from search.index import (
+    UPSERT_BATCH,
+    FaceIndexError,
+    IndexHit,
+    IndexPoint,
+    as_vector,
+    batches,
+    make_hit,
+    point_payload,
+)
+
+
+class ServerFaceIndex:
+    """A collection on a Qdrant server (url), or in qdrant-client's memory (url=":memory:")."""
+
+    def __init__(self, url: str, collection: str, dimension: int, api_key: str | None = None):
+        from qdrant_client import QdrantClient, models
+
+        self.dimension = dimension
+        self.collection = collection
+        self._models = models
+        try:
+            if url == ":memory:":
+                self._client = QdrantClient(location=":memory:")
+            else:
+                self._client = QdrantClient(url=url, api_key=api_key, timeout=30)
+            if not self._client.collection_exists(collection):
+                self._client.create_collection(
+                    collection,
+                    vectors_config=models.VectorParams(
+                        size=dimension, distance=models.Distance.COSINE
+                    ),
+                )
+                for field, schema in (
+                    ("video_id", models.PayloadSchemaType.INTEGER),
+                    ("person_id", models.PayloadSchemaType.INTEGER),
+                    ("face_id", models.PayloadSchemaType.INTEGER),
+                    ("hidden", models.PayloadSchemaType.INTEGER),
+                ):
+                    self._client.create_payload_index(collection, field, schema)
+        except Exception as error:
+            raise FaceIndexError(f"the Qdrant server at {url} cannot be used: {error}") from error
+
+    def _match(self, key: str, value):
+        m = self._models
+        return m.Filter(must=[m.FieldCondition(key=key, match=m.MatchValue(value=value))])
+
+    def upsert(self, points: Iterable[IndexPoint], batch_size: int = UPSERT_BATCH) -> None:
+        m = self._models
+        for batch in batches(points, batch_size):
+            structs = [
+                m.PointStruct(
+                    id=int(p.face_id),
+                    vector=as_vector(p.vector, self.dimension),
+                    payload=point_payload(p),
+                )
+                for p in batch
+            ]
+            self._client.upsert(self.collection, structs, wait=True)
+
+    def delete_faces(self, face_ids: Iterable[int]) -> None:
+        ids = [int(i) for i in face_ids]
+        if ids:
+            selector = self._models.PointIdsList(points=ids)
+            self._client.delete(self.collection, selector, wait=True)
+
+    def delete_video(self, video_id: int) -> None:
+        selector = self._models.FilterSelector(filter=self._match("video_id", int(video_id)))
+        self._client.delete(self.collection, selector, wait=True)
+
+    def delete_person(self, person_id: int) -> None:
+        selector = self._models.FilterSelector(filter=self._match("person_id", int(person_id)))
+        self._client.delete(self.collection, selector, wait=True)
+
+    def set_person(self, face_ids: Iterable[int], person_id: int | None) -> None:
+        ids = [int(i) for i in face_ids]
+        if ids:
+            person = None if person_id is None else int(person_id)
+            self._client.set_payload(self.collection, {"person_id": person}, points=ids, wait=True)
+
+    def set_person_hidden(self, person_id: int, hidden: bool) -> None:
+        self._client.set_payload(
+            self.collection,
+            {"hidden": int(bool(hidden))},
+            points=self._match("person_id", int(person_id)),
+            wait=True,
+        )
+
+    def search(
+        self,
+        vector,
+        limit: int = 10,
+        *,
+        video_id=None,
+        person_id=None,
+        exclude_hidden=False,
+        min_similarity=None,
+    ) -> list[IndexHit]:
+        m = self._models
+        must, must_not = [], []
+        if video_id is not None:
+            must.append(m.FieldCondition(key="video_id", match=m.MatchValue(value=int(video_id))))
+        if person_id is not None:
+            must.append(m.FieldCondition(key="person_id", match=m.MatchValue(value=int(person_id))))
+        if exclude_hidden:
+            must_not.append(m.FieldCondition(key="hidden", match=m.MatchValue(value=1)))
+        response = self._client.query_points(
+            self.collection,
+            query=as_vector(vector, self.dimension),
+            limit=limit,
+            query_filter=m.Filter(must=must, must_not=must_not) if must or must_not else None,
+            score_threshold=min_similarity,
+            with_payload=True,
+        )
+        return [make_hit(p.id, p.score, p.payload) for p in response.points]
+
+    def count(self) -> int:
+        return int(self._client.count(self.collection, exact=True).count)
+
+    def face_ids(self) -> set[int]:
+        found: set[int] = set()
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self.collection, limit=1000, offset=offset, with_payload=False, with_vectors=False
+            )
+            found.update(int(r.id) for r in records)
+            if offset is None:
+                return found
+
+    def clear(self) -> None:
+        selector = self._models.FilterSelector(filter=self._models.Filter(must=[]))
+        self._client.delete(self.collection, selector, wait=True)
+
+    def optimize(self) -> None:
+        """The server optimises on its own."""
+
+    def close(self) -> None:
+        self._client.close()
