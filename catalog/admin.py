@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from catalog.models import Face, Person, Track, Video
+from search.services import indexing
 
 
 def crop_thumbnail(face: Face | None) -> str:
@@ -42,6 +43,8 @@ class PersonAdmin(admin.ModelAdmin):
         if "name" in form.changed_data and obj.name:
             obj.named_by_curator = True
         super().save_model(request, obj, form, change)
+        if change and "hidden" in form.changed_data:
+            indexing.set_person_hidden(obj.id, obj.hidden)
 
 
 @admin.register(Face)

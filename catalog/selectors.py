@@ -5,10 +5,9 @@ from django.db.models import Count, QuerySet
 from catalog.models import Person, Video
 
 
-def people_for_gallery() -> QuerySet[Person]:
+def people_with_counts() -> QuerySet[Person]:
     return (
-        Person.objects.filter(hidden=False)
-        .annotate(
+        Person.objects.annotate(
             face_count=Count("faces", distinct=True),
             video_count=Count("faces__video", distinct=True),
         )
@@ -17,7 +16,15 @@ def people_for_gallery() -> QuerySet[Person]:
     )
 
 
-def recent_videos(limit: int = 50) -> QuerySet[Video]:
+def people_for_gallery() -> QuerySet[Person]:
+    return people_with_counts().filter(hidden=False)
+
+
+def videos_with_counts() -> QuerySet[Video]:
     return Video.objects.annotate(
         face_count=Count("faces", distinct=True), person_count=Count("faces__person", distinct=True)
-    ).order_by("-created_at")[:limit]
+    ).order_by("-created_at")
+
+
+def recent_videos(limit: int = 50) -> QuerySet[Video]:
+    return videos_with_counts()[:limit]

@@ -1,13 +1,43 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
+from catalog import api as catalog_api
 from catalog.views import home
+from ingestion import api as ingestion_api
+from search import api as search_api
+
+handler404 = "faaaaaces.views.not_found"
+handler500 = "faaaaaces.views.server_error"
+
+router = DefaultRouter(trailing_slash=True)
+router.register("videos", catalog_api.VideoViewSet, basename="video")
+router.register("faces", catalog_api.FaceViewSet, basename="face")
+router.register("people", catalog_api.PersonViewSet, basename="person")
+router.register("jobs", ingestion_api.JobViewSet, basename="job")
+
+api_urls = [
+    # The seed's endpoints, at the paths scripts already use.
+    path("upload_video", ingestion_api.upload_video, name="upload-video"),
+    path("process_url", ingestion_api.process_url, name="process-url"),
+    path("process_urls", ingestion_api.process_urls, name="process-urls"),
+    path("cluster_faces", ingestion_api.cluster_faces, name="cluster-faces"),
+    path("clusters", catalog_api.ClusterListView.as_view(), name="clusters"),
+    path("video_info/<int:video_id>", catalog_api.video_info, name="video-info"),
+    path("job_status/<int:job_id>", ingestion_api.job_status, name="job-status"),
+    path("search/", search_api.search, name="search"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include(router.urls)),
+]
 
 urlpatterns = [
     path("", home, name="home"),
     path("admin/", admin.site.urls),
+    path("api/", include(api_urls)),
 ]
 if settings.FAAAAACES_STORAGE == "local":
     # Local media (face crops) is served by Django itself; S3/MinIO serve their own URLs.

@@ -9,7 +9,8 @@ address=${2:-127.0.0.1:8000}
 index_owner=$!
 "$python_bin" manage.py qcluster &
 worker=$!
-"$python_bin" manage.py runserver --noreload "$address" &
+# --insecure: serve the admin's static files with DEBUG off (fine on one machine; compose uses a real server)
+"$python_bin" manage.py runserver --noreload --insecure "$address" &
 web=$!
 
 stop() {

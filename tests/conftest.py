@@ -67,3 +67,27 @@ def true_name_of_each_person() -> dict[int, str]:
         for name, track_id in name_track_detections(truth, tracks):
             names.setdefault(person_of_track[track_id], Counter())[name] += 1
     return {person: counts.most_common(1)[0][0] for person, counts in names.items()}
+
+
+@pytest.fixture
+def api_user(django_user_model):
+    return django_user_model.objects.create_user("curator", password="a long test password")
+
+
+@pytest.fixture
+def api_client(api_user):
+    """A client that authenticates as a script would: with a DRF token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=api_user).key}")
+    return client
+
+
+@pytest.fixture
+def run_jobs_in_process(monkeypatch):
+    """django-q2 runs queued tasks with its worker code in this process, as they are queued."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)

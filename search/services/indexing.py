@@ -153,3 +153,13 @@ def repair_index(comparison: IndexComparison) -> None:
         index.delete_faces(comparison.unknown_to_database)
     missing = Face.objects.filter(id__in=comparison.missing_from_index).select_related("person")
     index_faces(missing)
+
+
+def set_person_hidden(person_id: int, hidden: bool) -> None:
+    """Hidden people drop out of search results; their faces stay indexed."""
+    for model_name, dimension in (
+        Face.objects.filter(person_id=person_id)
+        .values_list("embedding_model", "embedding_dim")
+        .distinct()
+    ):
+        get_face_index(model_name, dimension).set_person_hidden(person_id, hidden)

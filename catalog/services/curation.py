@@ -1,0 +1,103 @@
+"""A curator's decisions about people: name, hide, merge, move faces. The API and the admin both
+call these; each keeps the vector index in step and marks the people it touches as curated, so
+re-clustering never undoes the decision.
+
+Faces move with their whole track: a track is one face followed through the video, and the
+clustering that comes later treats it as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from catalog.models import Face, Person, Track
+from catalog.services.clustering import refresh_cover_faces
+from search.services import indexing
+
+
+class CurationError(ValueError):
+    """A decision that would break the catalog's rules; the message says which."""
+
+
+def rename_person(person: Person, name: str) -> Person:
+    person.name = name.strip()
+    person.named_by_curator = bool(person.name)
+    person.save(update_fields=["name", "named_by_curator", "updated_at"])
+    return person
+
+
+def set_person_hidden(person: Person, hidden: bool) -> Person:
+    person.hidden = hidden
+    person.save(update_fields=["hidden", "updated_at"])
+    indexing.set_person_hidden(person.id, hidden)
+    return person
+
+
+def _shares_a_frame(track_ids: set[int], other_track_ids: set[int]) -> bool:
+    """Whether a track of one set is on screen in the same frame as a track of the other."""
+    frames = {}
+    for track_id, video_id, detections in Track.objects.filter(
+        id__in=track_ids | other_track_ids
+    ).values_list("id", "video_id", "detections"):
+        frames[track_id] = (video_id, {int(d[1]) for d in detections})
+    return any(
+        frames[a][0] == frames[b][0] and frames[a][1] & frames[b][1]
+        for a in track_ids
+        for b in other_track_ids
+        if a != b
+    )
+
+
+@transaction.atomic
+def move_faces(face_ids: Iterable[int], to_person: Person) -> int:
+    """Move these faces (with the rest of their tracks) to a person; returns faces moved."""
+    face_ids = list(face_ids)
+    track_ids = set(Face.objects.filter(id__in=face_ids).values_list("track_id", flat=True))
+    if len(track_ids) == 0:
+        raise CurationError("None of these faces exist.")
+    target_tracks = set(to_person.faces.values_list("track_id", flat=True)) - track_ids
+    if _shares_a_frame(track_ids, target_tracks):
+        raise CurationError(
+            f"{to_person} is on screen in the same frame as one of these faces: "
+            "one person cannot be two faces of one frame."
+        )
+    moving = Face.objects.filter(track_id__in=track_ids).exclude(person=to_person)
+    moved_ids = list(moving.values_list("id", flat=True))
+    sources = set(moving.values_list("person_id", flat=True)) - {None}
+    moving.update(person=to_person)
+    to_person.locked = True
+    to_person.save(update_fields=["locked", "updated_at"])
+    Person.objects.filter(id__in=sources, faces__isnull=True, named_by_curator=False).delete()
+    refresh_cover_faces({to_person.id, *sources})
+    indexing.reindex_moved_faces({to_person.id: moved_ids})
+    return len(moved_ids)
+
+
+@transaction.atomic
+def merge_people(into: Person, others: Iterable[Person]) -> Person:
+    """Make several people one: every face of `others` goes to `into`, and they are removed."""
+    others = [p for p in others if p.id != into.id]
+    if not others:
+        raise CurationError("Name at least one other person to merge.")
+    moving = Face.objects.filter(person__in=others)
+    everyone = set(into.faces.values_list("track_id", flat=True)) | set(
+        moving.values_list("track_id", flat=True)
+    )
+    if _shares_a_frame(everyone, everyone):
+        raise CurationError(
+            "These people are on screen together in one frame: they cannot be one person."
+        )
+    moved_ids = list(moving.values_list("id", flat=True))
+    moving.update(person=into)
+    if not into.name:
+        named = next((p for p in others if p.name), None)
+        if named:
+            into.name, into.named_by_curator = named.name, True
+    into.locked = True
+    into.save()
+    Person.objects.filter(id__in=[p.id for p in others]).delete()
+    refresh_cover_faces({into.id})
+    indexing.reindex_moved_faces({into.id: moved_ids})
+    return into

@@ -1,0 +1,122 @@
+"""API for getting videos in and following jobs. Views stay thin: the intake service and the
+queue do the work."""
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from faaaaaces.api import error_response, errors
+from ingestion import sources
+from ingestion.models import IngestJob
+from ingestion.serializers import (
+    JobAcceptedSerializer,
+    JobSerializer,
+    JobStatusSerializer,
+    ProcessUrlSerializer,
+    ProcessUrlsSerializer,
+    UploadAcceptedSerializer,
+    UploadVideoSerializer,
+    UrlJobsSerializer,
+)
+from ingestion.services import intake
+from ingestion.services.queue import enqueue_job
+
+
+def _queue_url(url: str) -> IngestJob:
+    """Refuse a URL we would refuse to fetch now, rather than in a failed job later."""
+    sources.check_url_allowed(url, settings.ALLOW_PRIVATE_URLS)
+    return enqueue_job(intake.create_url_job(url))
+
+
+@extend_schema(
+    request={"multipart/form-data": UploadVideoSerializer},
+    responses={202: UploadAcceptedSerializer, **errors(400, 413, 415)},
+    summary="Upload a video; it is processed in the background",
+)
+@api_view(["POST"])
+@parser_classes([MultiPartParser, FormParser])
+def upload_video(request):
+    serializer = UploadVideoSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    upload = serializer.validated_data["file"]
+    if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        return error_response(
+            413, "too_large", f"The file is larger than {settings.MAX_UPLOAD_MB} MB."
+        )
+    try:
+        video, _ = intake.receive_upload(upload, upload.name)
+    except sources.SourceError as error:
+        return error_response(400, "not_a_video", str(error))
+    job = enqueue_job(intake.create_job_for_video(video, IngestJob.Kind.UPLOAD))
+    return Response({"job_id": job.id, "video_id": video.id}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    request=ProcessUrlSerializer,
+    responses={202: JobAcceptedSerializer, **errors(400, 415)},
+    summary="Download and process a video from a URL",
+)
+@api_view(["POST"])
+@parser_classes([JSONParser, FormParser, MultiPartParser])
+def process_url(request):
+    serializer = ProcessUrlSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        job = _queue_url(serializer.validated_data["url"])
+    except sources.SourceError as error:
+        return error_response(400, "url_refused", str(error), {"url": [str(error)]})
+    return Response({"job_id": job.id}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    request=ProcessUrlsSerializer,
+    responses={202: UrlJobsSerializer, **errors(400, 415)},
+    summary="Queue a batch of URLs; refused entries are reported, the others still queued",
+)
+@api_view(["POST"])
+@parser_classes([JSONParser])
+def process_urls(request):
+    serializer = ProcessUrlsSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    jobs = []
+    for url in serializer.validated_data["urls"]:
+        try:
+            ProcessUrlSerializer(data={"url": url}).is_valid(raise_exception=True)
+            jobs.append({"url": url, "job_id": _queue_url(url).id})
+        except sources.SourceError as error:
+            jobs.append({"url": url, "job_id": None, "error": str(error)})
+        except ValidationError as error:  # not a URL at all
+            jobs.append({"url": url, "job_id": None, "error": str(error.detail["url"][0])})
+    return Response({"jobs": jobs}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    request=None,
+    responses={202: JobAcceptedSerializer, **errors()},
+    summary="Re-cluster every face into people in the background",
+)
+@api_view(["POST"])
+def cluster_faces(request):
+    job = IngestJob.objects.create(kind=IngestJob.Kind.CLUSTER, source="all faces")
+    enqueue_job(job)
+    return Response({"job_id": job.id}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(responses={200: JobStatusSerializer, **errors(404)}, summary="A job's progress")
+@api_view(["GET"])
+def job_status(request, job_id: int):
+    return Response(JobStatusSerializer(get_object_or_404(IngestJob, pk=job_id)).data)
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Ingestion and clustering jobs, newest first."""
+
+    queryset = IngestJob.objects.all()
+    serializer_class = JobSerializer
+    lookup_value_regex = r"\d+"
+    filterset_fields = ["status", "kind", "video"]
