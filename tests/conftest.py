@@ -91,3 +91,19 @@ def run_jobs_in_process(monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def web_server(tmp_path):
+    """A plain web server on 127.0.0.1 serving a real video at /clip.mp4."""
+    import functools
+    import http.server
+    import shutil
+    import threading
+
+    shutil.copy(VIDEOS / "talking_head_2.mp4", tmp_path / "clip.mp4")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()

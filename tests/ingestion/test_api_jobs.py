@@ -1,9 +1,6 @@
 """The API for getting videos in and following jobs."""
 
-import functools
-import http.server
 import shutil
-import threading
 
 import pytest
 
@@ -69,16 +66,6 @@ def test_an_upload_over_the_size_cap_is_refused(api_client, settings):
     response = upload(api_client, VIDEOS / "couch_two_women.mp4")
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
-
-
-@pytest.fixture
-def web_server(tmp_path):
-    shutil.copy(VIDEOS / "talking_head_2.mp4", tmp_path / "clip.mp4")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_a_url_is_queued_and_a_private_one_refused(api_client, web_server, settings):

@@ -1,9 +1,6 @@
 """`manage.py ingest`: files and URLs in, clear errors out, nothing lost or duplicated."""
 
-import functools
-import http.server
 import shutil
-import threading
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -72,16 +69,6 @@ def test_a_missing_path_is_reported_and_the_others_still_ingested(capsys):
         call_command("ingest", "/no/such/video.mp4", str(VIDEOS / "talking_head_5.mp4"))
     assert "no such file" in capsys.readouterr().err
     assert Video.objects.get().status == Video.Status.READY
-
-
-@pytest.fixture
-def web_server(tmp_path):
-    shutil.copy(VIDEOS / "talking_head_2.mp4", tmp_path / "clip.mp4")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def test_a_direct_link_to_an_mp4_is_downloaded_and_ingested(web_server, settings):
