@@ -23,7 +23,7 @@ from catalog.serializers import (
     VideoSerializer,
 )
 from catalog.services import curation
-from faaaaaces.api import error_response, errors
+from faaaaaces.api import ID_PATTERN, error_response, errors
 
 
 class ClusterListView(ListAPIView):
@@ -55,7 +55,7 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     queryset = selectors.videos_with_counts()
     filterset_class = VideoFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
 
     def get_serializer_class(self):
         return VideoInfoSerializer if self.action == "retrieve" else VideoSerializer
@@ -69,7 +69,7 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     queryset = Face.objects.order_by("id")
     serializer_class = FaceSerializer
     filterset_class = FaceFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
 
 
 class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -79,7 +79,7 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upd
     queryset = selectors.people_with_counts()
     serializer_class = PersonSerializer
     filterset_class = PersonFilter
-    lookup_value_regex = r"\d+"
+    lookup_value_regex = ID_PATTERN
     http_method_names = ["get", "patch", "post", "head", "options"]
 
     def _fresh(self, person: Person) -> dict:

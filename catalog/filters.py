@@ -1,11 +1,14 @@
+"""Filters of the API's lists, declared (django-filter), never hand-parsed."""
+
 import django_filters
 
 from catalog.models import Face, Person, Video
+from faaaaaces.api import id_filter
 
 
 class PersonFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains")
-    video = django_filters.NumberFilter(field_name="faces__video", distinct=True)
+    video = id_filter("faces__video", distinct=True)
 
     class Meta:
         model = Person
@@ -13,6 +16,10 @@ class PersonFilter(django_filters.FilterSet):
 
 
 class FaceFilter(django_filters.FilterSet):
+    video = id_filter("video")
+    person = id_filter("person")
+    track = id_filter("track")
+
     class Meta:
         model = Face
         fields = ["video", "person", "track"]
@@ -20,7 +27,7 @@ class FaceFilter(django_filters.FilterSet):
 
 class VideoFilter(django_filters.FilterSet):
     title = django_filters.CharFilter(lookup_expr="icontains")
-    person = django_filters.NumberFilter(field_name="faces__person", distinct=True)
+    person = id_filter("faces__person", distinct=True)
 
     class Meta:
         model = Video

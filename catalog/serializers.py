@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Face, Person, Video
+from faaaaaces.api import MAX_ID
 
 
 def crop_url(request, face: Face | None) -> str | None:
@@ -53,11 +54,17 @@ class PersonUpdateSerializer(serializers.Serializer):
 
 
 class MergePeopleSerializer(serializers.Serializer):
-    people = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1)
+    people = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=1000
+    )
 
 
 class MoveFacesSerializer(serializers.Serializer):
-    faces = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1)
+    faces = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=10000,
+    )
 
 
 class MovedFacesSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 """What every API endpoint shares: one error body, and the URL of every endpoint."""
 
+import django_filters
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
@@ -7,6 +8,29 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+# Database ids are 64-bit: a larger number is no id, and SQLite would overflow on it.
+MAX_ID = 2**63 - 1
+ID_PATTERN = r"[0-9]{1,18}"
+
+
+def id_filter(field_name: str, **kwargs) -> django_filters.NumberFilter:
+    # Bounded: a number past 64 bits is no id (and would overflow SQLite).
+    return django_filters.NumberFilter(
+        field_name=field_name, min_value=0, max_value=MAX_ID, **kwargs
+    )
+
+
+class IdConverter:
+    """Path ids: digits only, short enough to be a database id (otherwise: 404)."""
+
+    regex = ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
 
 
 class ErrorBodySerializer(serializers.Serializer):

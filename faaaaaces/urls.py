@@ -1,15 +1,17 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path, re_path, register_converter
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from catalog import api as catalog_api
 from catalog.views import home
+from faaaaaces.api import IdConverter
 from ingestion import api as ingestion_api
 from search import api as search_api
 
+register_converter(IdConverter, "id")
 handler404 = "faaaaaces.views.not_found"
 handler500 = "faaaaaces.views.server_error"
 
@@ -26,8 +28,8 @@ api_urls = [
     path("process_urls", ingestion_api.process_urls, name="process-urls"),
     path("cluster_faces", ingestion_api.cluster_faces, name="cluster-faces"),
     path("clusters", catalog_api.ClusterListView.as_view(), name="clusters"),
-    path("video_info/<int:video_id>", catalog_api.video_info, name="video-info"),
-    path("job_status/<int:job_id>", ingestion_api.job_status, name="job-status"),
+    path("video_info/<id:video_id>", catalog_api.video_info, name="video-info"),
+    path("job_status/<id:job_id>", ingestion_api.job_status, name="job-status"),
     path("search/", search_api.search, name="search"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -10,8 +10,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from faaaaaces.api import error_response, errors
+from faaaaaces.api import ID_PATTERN, error_response, errors
 from ingestion import sources
+from ingestion.filters import JobFilter
 from ingestion.models import IngestJob
 from ingestion.serializers import (
     JobAcceptedSerializer,
@@ -118,5 +119,5 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     queryset = IngestJob.objects.all()
     serializer_class = JobSerializer
-    lookup_value_regex = r"\d+"
-    filterset_fields = ["status", "kind", "video"]
+    lookup_value_regex = ID_PATTERN
+    filterset_class = JobFilter

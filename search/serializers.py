@@ -1,10 +1,15 @@
 from rest_framework import serializers
 
+from faaaaaces.api import MAX_ID
+
 
 class SearchRequestSerializer(serializers.Serializer):
     photo = serializers.ImageField(required=False, help_text="a photo of the person to find")
     face_id = serializers.IntegerField(
-        required=False, min_value=1, help_text="or: a face of the catalog (more like this)"
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="or: a face of the catalog (more like this)",
     )
     face = serializers.IntegerField(
         required=False, min_value=0, help_text="which face of the photo, left to right from 0"

@@ -121,3 +121,11 @@ def test_jobs_are_listed_newest_first_and_filtered_by_status(api_client):
     assert [j["id"] for j in listed["results"]] == [second.id, first.id]
     failed = api_client.get("/api/jobs/?status=failed").json()
     assert [j["id"] for j in failed["results"]] == [second.id]
+
+
+def test_ids_too_large_for_the_database_are_not_found_not_a_crash(api_client):
+    huge = "9" * 30
+    assert api_client.get(f"/api/job_status/{huge}").status_code == 404
+    assert api_client.get(f"/api/jobs/{huge}/").status_code == 404
+    filtered = api_client.get(f"/api/jobs/?video={huge}")
+    assert filtered.status_code == 400 and "video" in filtered.json()["error"]["fields"]

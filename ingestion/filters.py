@@ -1,0 +1,14 @@
+"""Filters of the jobs list."""
+
+import django_filters
+
+from faaaaaces.api import id_filter
+from ingestion.models import IngestJob
+
+
+class JobFilter(django_filters.FilterSet):
+    video = id_filter("video")
+
+    class Meta:
+        model = IngestJob
+        fields = ["status", "kind", "video"]
