@@ -174,6 +174,9 @@ def main() -> None:
     parser.add_argument("--backends", default="edge,server")
     parser.add_argument("--queries", type=int, default=500, help="per query type (edge)")
     parser.add_argument(
+        "--output", default=str(REPO / "benchmarks" / "results" / "vector_index.json")
+    )
+    parser.add_argument(
         "--server-queries",
         type=int,
         default=30,
@@ -185,7 +188,7 @@ def main() -> None:
         for size in (int(s) for s in arguments.sizes.split(",")):
             queries = arguments.queries if backend == "edge" else arguments.server_queries
             rows.append(measure(backend, size, queries))
-    out = REPO / "benchmarks" / "results" / "vector_index.json"
+    out = Path(arguments.output)
     out.write_text(json.dumps({"dimension": DIMENSION, "rows": rows}, indent=2) + "\n")
     print(
         "| backend | faces | upsert/s | index build s | query p50 ms | query p95 ms | "

@@ -28,12 +28,12 @@ def empty_catalog() -> None:
     """Remove every row the catalog tests create, and the vectors the index holds for them."""
     from catalog.models import Person, Video
     from ingestion.models import IngestJob
-    from search.services.indexing import get_face_index
+    from search.services.indexing import rebuild_index
 
     Video.objects.all().delete()
     Person.objects.all().delete()
     IngestJob.objects.all().delete()
-    get_face_index().clear()
+    rebuild_index("SFace")  # the test settings' model; with no faces left: an empty index
 
 
 @pytest.fixture(scope="module")

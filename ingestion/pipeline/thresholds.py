@@ -14,6 +14,13 @@ from deepface.config.threshold import thresholds as DEEPFACE_THRESHOLDS
 
 GROUPING_MARGIN = 0.85
 
+# Length of each DeepFace model's embedding, known without loading the model.
+EMBEDDING_DIMENSIONS = {
+    "SFace": 128, "Dlib": 128, "Facenet": 128, "OpenFace": 128, "DeepID": 160,
+    "ArcFace": 512, "Facenet512": 512, "GhostFaceNet": 512, "Buffalo_L": 512,
+    "VGG-Face": 4096, "DeepFace": 4096,
+}  # fmt: skip
+
 
 def verification_distance(model_name: str) -> float:
     """DeepFace's cosine distance threshold for "same person" on one pair of faces."""

@@ -13,6 +13,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import Face
+from ingestion.pipeline.thresholds import EMBEDDING_DIMENSIONS
 from search.index import FaceIndex, IndexPoint, open_face_index
 
 _indexes: dict[tuple, FaceIndex] = {}
@@ -25,8 +26,7 @@ def collection_name(model_name: str, dimension: int) -> str:
     return f"{settings.QDRANT_COLLECTION_PREFIX}_{slug}_{dimension}"
 
 
-def get_face_index(model_name: str | None = None, dimension: int = 128) -> FaceIndex:
-    model_name = model_name or settings.FACE_RECOGNITION_MODEL
+def get_face_index(model_name: str, dimension: int) -> FaceIndex:
     key = (
         settings.QDRANT_BACKEND,
         str(settings.QDRANT_PATH),
@@ -44,13 +44,6 @@ def get_face_index(model_name: str | None = None, dimension: int = 128) -> FaceI
                 api_key=settings.QDRANT_API_KEY,
             )
         return _indexes[key]
-
-
-def close_face_indexes() -> None:
-    with _indexes_lock:
-        for index in _indexes.values():
-            index.close()
-        _indexes.clear()
 
 
 def _points(faces: Iterable) -> list[IndexPoint]:
@@ -94,11 +87,13 @@ def faces_of_model(model_name: str):
 
 
 def model_dimension(model_name: str) -> int | None:
-    return (
+    """The embedding length of a model: as stored with its faces, else as the model is known."""
+    stored = (
         Face.objects.filter(embedding_model=model_name)
         .values_list("embedding_dim", flat=True)
         .first()
     )
+    return stored or EMBEDDING_DIMENSIONS.get(model_name)
 
 
 def rebuild_index(model_name: str, batch_size: int = 2000) -> int:
