@@ -6,8 +6,15 @@
 Points are faces: the id is the face id, the payload holds face_id, video_id, person_id and
 whether the person is hidden. Plain Python: no Django, no catalog models.
 
-The Edge backend and its multi-process rules live in `search/edge_index.py` and
-`search/index_owner.py`; the server backend in `search/server_index.py`.
+Several processes (web server, workers, commands) share one Edge folder. Qdrant Edge 0.9.0 cannot
+let them each keep the shard loaded: a copy loaded before another process wrote never sees the
+write, and when that stale copy is closed or garbage-collected it writes its old vector count
+back, so the other process's new points keep their ids but lose their vectors (measured; `count`
+does not notice). So at any moment one process at most has the shard loaded: the index owner
+(`manage.py serve_index`), which serves the others over a Unix socket, or, when no owner runs,
+each operation under the folder's exclusive lock (load, work, flush, close). Details in
+`search/edge_index.py` and `search/index_owner.py`; the server backend in
+`search/server_index.py`.
 """
 
 from __future__ import annotations
@@ -94,6 +101,10 @@ def as_vector(vector, dimension: int) -> list[float]:
     values = np.asarray(vector, dtype=np.float32).ravel()
     if values.shape[0] != dimension:
         raise ValueError(f"vector has {values.shape[0]} dimensions, the index holds {dimension}")
+    if not np.isfinite(values).all():
+        # Qdrant Edge stores a NaN vector without complaint and the point never comes back
+        # from a search again: refuse it here, where the caller can still see which face it is.
+        raise ValueError("vector has NaN or infinite values")
     return values.tolist()
 
 
@@ -116,6 +127,8 @@ def open_face_index(
     url: str | None = None,
     api_key: str | None = None,
 ) -> FaceIndex:
+    """The index of one collection: `edge` in `path / collection`, `server` at `url`
+    (`":memory:"` for qdrant-client's in-process mode)."""
     if backend == "edge":
         from search.edge_index import EdgeFaceIndex
 

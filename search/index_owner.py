@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import threading
+import weakref
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 
@@ -24,6 +25,19 @@ logger = logging.getLogger(__name__)
 SOCKET_NAME = "owner.sock"
 KEY_NAME = "owner.key"
 
+# A forked child (django-q2 starts its workers that way) must not share its parent's socket:
+# both would read and write one stream and take each other's answers.
+_clients: weakref.WeakSet[OwnerClient] = weakref.WeakSet()
+
+
+def _forget_connections_after_fork() -> None:
+    for client in list(_clients):
+        client._connection = None
+        client._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_connections_after_fork)
+
 
 class OwnerClient:
     """One process's connection to the owner of an index folder, if there is one."""
@@ -33,6 +47,7 @@ class OwnerClient:
         self.key_path = Path(index_root) / KEY_NAME
         self._connection: Connection | None = None
         self._lock = threading.Lock()
+        _clients.add(self)
 
     def _connect(self) -> Connection | None:
         if self._connection is not None:
@@ -129,25 +144,32 @@ class IndexOwner:
     def _serve(self, connection: Connection) -> None:
         with self._indexes_lock:
             self._connections.add(connection)
-        with connection:
-            while True:
-                try:
-                    folder, dimension, method, args, kwargs = connection.recv()
-                except (OSError, EOFError):
-                    return
-                if self._stopping.is_set():
-                    return  # the caller sees the connection close and works directly
-                try:
-                    result = (
-                        True,
-                        getattr(self._index(folder, dimension), method)(*args, **kwargs),
-                    )
-                except Exception as error:  # sent back and raised in the caller
-                    result = (False, error)
-                try:
-                    connection.send(result)
-                except (OSError, EOFError):
-                    return
+        try:
+            while self._answer(connection):
+                pass
+        finally:
+            with self._indexes_lock:
+                self._connections.discard(connection)
+            with contextlib.suppress(OSError):  # stop() may have closed it already
+                connection.close()
+
+    def _answer(self, connection: Connection) -> bool:
+        """Serve one request; False when the connection is done."""
+        try:
+            folder, dimension, method, args, kwargs = connection.recv()
+        except (OSError, EOFError, TypeError):  # TypeError: closed by stop() meanwhile
+            return False
+        if self._stopping.is_set():
+            return False  # the caller sees the connection close and works directly
+        try:
+            result = (True, getattr(self._index(folder, dimension), method)(*args, **kwargs))
+        except Exception as error:  # sent back and raised in the caller
+            result = (False, error)
+        try:
+            connection.send(result)
+        except (OSError, EOFError):
+            return False
+        return True
 
     def serve_forever(self) -> None:
         self.start()

@@ -1,0 +1,300 @@
+"""How videos get in (ingestion/sources.py): sniffing by content, capped saving, URL checks and
+yt-dlp downloads from a real web server on 127.0.0.1. Plain pytest: no Django, no mocks."""
+
+import contextlib
+import functools
+import hashlib
+import http.server
+import io
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingestion.sources import (
+    SourceError,
+    check_url_allowed,
+    download_url,
+    save_stream,
+    sniff_video_container,
+)
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+MP4 = SHARED_DATA / "videos" / "couch_two_women.mp4"
+AVI = SHARED_DATA / "videos" / "eye_makeup_ucf101.avi"
+JPEG = SHARED_DATA / "misc" / "bbt1.jpg"
+MAX_BYTES = 50 * 1024 * 1024
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder; under /unsized/ without Content-Length, as streaming servers do."""
+
+    def do_GET(self) -> None:
+        if not self.path.startswith("/unsized/"):
+            return super().do_GET()
+        body = (Path(self.directory) / self.path.removeprefix("/unsized/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.end_headers()  # HTTP/1.0: the body ends when the connection closes
+        with contextlib.suppress(OSError):  # the client stopped reading: what a cap does
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a download refused half-way resets the connection; that is expected here
+
+
+@pytest.fixture(scope="module")
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """http://127.0.0.1:PORT serving real videos, and a text file named like a video."""
+    folder = tmp_path_factory.mktemp("served")
+    shutil.copy(MP4, folder / "clip.mp4")
+    shutil.copy(AVI, folder / "clip.avi")
+    (folder / "page.mp4").write_text("<!DOCTYPE html><html><body>Not a video</body></html>\n")
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+# --- sniff_video_container ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("video", "container"), [(MP4, "mp4"), (AVI, "avi")])
+def test_the_shared_videos_are_recognised_by_content_not_name(video, container, tmp_path):
+    unnamed = tmp_path / "upload.bin"
+    shutil.copy(video, unnamed)
+    assert sniff_video_container(video) == container
+    assert sniff_video_container(unnamed) == container
+
+
+@pytest.mark.parametrize(
+    ("suffix", "fourcc", "container"),
+    [
+        (".mkv", "MJPG", "mkv"),
+        (".mov", "mp4v", "mov"),
+        (".3gp", "mp4v", "3gp"),
+        (".flv", "FLV1", "flv"),
+        (".wmv", "WMV2", "asf"),
+        (".ts", "mp4v", "mpegts"),
+        (".vob", "mpg2", "mpeg"),
+    ],
+)
+def test_containers_written_by_opencv_are_recognised(suffix, fourcc, container, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    np = pytest.importorskip("numpy")
+    path = tmp_path / f"clip{suffix}"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (64, 64))
+    assert writer.isOpened()
+    for shade in range(0, 250, 50):
+        writer.write(np.full((64, 64, 3), shade, np.uint8))
+    writer.release()
+    assert sniff_video_container(path) == container
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        JPEG.read_bytes(),
+        os.urandom(64 * 1024),
+        b"<!DOCTYPE html><html><body>a page</body></html>\n" * 50,
+        b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A isom" + bytes(4096),  # AAC in an MP4 box
+        b"OggS\x00\x02" + bytes(20) + b"\x01\x1e\x01vorbis" + bytes(4096),  # Ogg sound only
+    ],
+    ids=["jpeg", "random-bytes", "html", "m4a-audio", "ogg-vorbis"],
+)
+def test_pictures_pages_sounds_and_noise_are_not_videos(content, tmp_path):
+    path = tmp_path / "looks_like.mp4"
+    path.write_bytes(content)
+    assert sniff_video_container(path) is None
+
+
+# --- save_stream --------------------------------------------------------------------------------
+
+
+def test_a_stream_is_saved_with_its_size_and_sha256(tmp_path):
+    with open(MP4, "rb") as upload:
+        stored = save_stream(upload, tmp_path / "saved", MAX_BYTES)
+    assert stored.path == tmp_path / "saved"
+    assert stored.size_bytes == MP4.stat().st_size
+    assert stored.sha256 == sha256_of(MP4) == sha256_of(stored.path)
+
+
+def test_an_iterable_of_chunks_is_saved_too(tmp_path):
+    data = AVI.read_bytes()
+    chunks = (data[i : i + 1000] for i in range(0, len(data), 1000))
+    stored = save_stream(chunks, tmp_path / "saved", MAX_BYTES)
+    assert (stored.size_bytes, stored.sha256) == (len(data), sha256_of(AVI))
+
+
+def test_a_stream_over_the_cap_is_refused_at_once_and_the_partial_file_removed(tmp_path):
+    chunks_read = 0
+
+    def endless_chunks() -> Iterator[bytes]:
+        nonlocal chunks_read
+        while True:
+            chunks_read += 1
+            yield bytes(1024)
+
+    with pytest.raises(SourceError, match="larger than the 10 KB allowed"):
+        save_stream(endless_chunks(), tmp_path / "saved", 10 * 1024)
+    assert chunks_read == 11
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_photo_is_refused_as_not_a_video_and_removed(tmp_path):
+    with pytest.raises(SourceError, match="not a video"), open(JPEG, "rb") as upload:
+        save_stream(upload, tmp_path / "saved", MAX_BYTES)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_stream_is_refused(tmp_path):
+    with pytest.raises(SourceError, match="empty"):
+        save_stream(io.BytesIO(b""), tmp_path / "saved", MAX_BYTES)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- check_url_allowed --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1/", "loopback"),
+        ("http://[::1]:8000/", "loopback"),
+        ("http://10.0.0.5/", "private"),
+        ("https://192.168.1.1/", "private"),
+        ("http://172.16.0.1/", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),  # cloud metadata service
+        ("http://0.0.0.0:8000/", "unspecified"),
+        ("http://224.0.0.1/", "multicast"),
+        ("http://100.64.0.1/", "non-public"),  # carrier-grade NAT
+        ("http://[fc00::1]/", "private"),
+        ("http://[fe80::1]/", "link-local"),
+        ("http://[ff02::1]/", "multicast"),
+        ("http://[::ffff:127.0.0.1]/", "loopback"),  # IPv4-mapped IPv6
+        ("http://[::ffff:10.1.2.3]/", "private"),
+        ("http://[64:ff9b::7f00:1]/", "loopback"),  # NAT64 of 127.0.0.1
+        ("http://[2002:a00:1::]/", "private"),  # 6to4 of 10.0.0.1
+    ],
+)
+def test_addresses_inside_the_network_are_refused_by_kind(url, kind):
+    with pytest.raises(SourceError, match=f"a {kind} address"):
+        check_url_allowed(url, allow_private_networks=False)
+    check_url_allowed(url, allow_private_networks=True)
+
+
+def test_localhost_is_resolved_and_refused_unless_allowed():
+    with pytest.raises(SourceError, match=r"localhost resolves to (127\.0\.0\.1|::1)"):
+        check_url_allowed("http://localhost:8000/clip.mp4", allow_private_networks=False)
+    check_url_allowed("http://localhost:8000/clip.mp4", allow_private_networks=True)
+
+
+@pytest.mark.parametrize("url", ["http://93.184.215.14/video.mp4", "https://[2606:4700::1111]/"])
+def test_public_addresses_are_allowed(url):
+    check_url_allowed(url, allow_private_networks=False)
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/clip.mp4", "file:///etc/passwd", "javascript:alert(1)", "clip.mp4"]
+)
+def test_only_http_and_https_are_allowed_even_on_private_networks(url):
+    with pytest.raises(SourceError, match="Only http:// and https:// links"):
+        check_url_allowed(url, allow_private_networks=True)
+
+
+def test_a_url_with_credentials_is_refused():
+    with pytest.raises(SourceError, match="user name or password"):
+        check_url_allowed("https://user:secret@93.184.215.14/v.mp4", allow_private_networks=True)
+
+
+def test_a_host_that_does_not_exist_is_reported():
+    with pytest.raises(SourceError, match="could not be found"):
+        check_url_allowed("https://no-such-host.invalid/v.mp4", allow_private_networks=False)
+
+
+# --- download_url -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("host", "video"), [("127.0.0.1", MP4), ("localhost", AVI)])
+def test_a_direct_link_to_a_video_file_is_downloaded(web_server, host, video, tmp_path):
+    url = web_server.replace("127.0.0.1", host) + f"/clip{video.suffix}"
+    progress_calls: list[tuple[int, int | None]] = []
+    downloaded = download_url(
+        url,
+        tmp_path,
+        max_bytes=MAX_BYTES,
+        allow_private_networks=True,
+        progress=lambda done, total: progress_calls.append((done, total)),
+    )
+    assert downloaded.path.parent == tmp_path
+    assert list(tmp_path.iterdir()) == [downloaded.path]  # no part files or work folder left
+    assert downloaded.size_bytes == video.stat().st_size
+    assert downloaded.sha256 == sha256_of(video) == sha256_of(downloaded.path)
+    assert (downloaded.title, downloaded.webpage_url) == ("clip", url)
+    assert progress_calls[-1] == (video.stat().st_size, video.stat().st_size)
+
+
+def test_a_loopback_link_is_refused_unless_private_networks_are_allowed(web_server, tmp_path):
+    with pytest.raises(SourceError, match=r"127\.0\.0\.1 is a loopback address"):
+        download_url(
+            f"{web_server}/clip.mp4", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_localhost_link_is_refused_naming_its_address(web_server, tmp_path):
+    url = web_server.replace("127.0.0.1", "localhost") + "/clip.mp4"
+    with pytest.raises(SourceError, match=r"localhost resolves to (127\.0\.0\.1|::1)"):
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False)
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/clip.mp4", "file:///etc/hostname"])
+def test_other_schemes_are_refused_before_any_download(url, tmp_path):
+    with pytest.raises(SourceError, match="Only http:// and https:// links"):
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_page_named_like_a_video_is_refused_as_not_a_video(web_server, tmp_path):
+    with pytest.raises(SourceError, match="not a video"):
+        download_url(
+            f"{web_server}/page.mp4", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["/clip.mp4", "/unsized/clip.mp4"], ids=["sized", "unsized"])
+def test_a_video_over_the_cap_is_refused_and_nothing_is_left(web_server, path, tmp_path):
+    max_bytes = MP4.stat().st_size // 2
+    with pytest.raises(SourceError, match="larger than the 27 KB allowed"):
+        download_url(
+            web_server + path, tmp_path, max_bytes=max_bytes, allow_private_networks=True
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_file_gives_a_clear_error(web_server, tmp_path):
+    with pytest.raises(SourceError, match=r"Nothing was found at .*/missing\.mp4 \(HTTP 404\)"):
+        download_url(
+            f"{web_server}/missing.mp4", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_page_without_a_video_gives_a_clear_error(web_server, tmp_path):
+    with pytest.raises(SourceError, match="No video was found"):
+        download_url(f"{web_server}/", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
+    assert list(tmp_path.iterdir()) == []
