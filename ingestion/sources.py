@@ -10,7 +10,7 @@ import os
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -147,10 +147,10 @@ def save_stream(
             raise SourceError("The file is empty (0 bytes); there is no video to ingest.")
         if sniff_video_container(dest_path) is None:
             raise SourceError(_NOT_A_VIDEO)
-    except OSError as error:  # disk full, folder gone: the user can only retry or tell an admin
+    except OSError as error:  # upload cut, disk full: the user can only retry or tell an admin
         dest_path.unlink(missing_ok=True)
         raise SourceError(
-            f"The file could not be saved on the server ({error.strerror or error}); "
+            f"The file could not be received and saved ({error.strerror or error}); "
             "try again later or tell the administrator."
         ) from error
     except BaseException:  # our refusals, but also an interrupted upload: never keep a part
@@ -250,7 +250,7 @@ def _non_public_kind(address: IpAddress) -> str | None:
 # The best single file with both video and sound, else the best single file with video (no
 # sound is fine: faces are what we want). Never "a+b": joining two streams needs ffmpeg, which
 # may be absent. Audio-only sources match neither and are refused before any download.
-FORMAT = "best[vcodec!=none]/bestvideo*"
+_YT_DLP_FORMAT = "best[vcodec!=none]/bestvideo*"
 
 
 class _TooLarge(Exception):
@@ -321,7 +321,7 @@ def _run_yt_dlp(
         downloaded_bytes = int(status.get("downloaded_bytes") or 0)
         # max_filesize below trusts the Content-Length header; a server that sends none (or a
         # stream of fragments) is stopped here, as soon as the bytes pass the cap.
-        if False:
+        if downloaded_bytes > max_bytes or (status.get("total_bytes") or 0) > max_bytes:
             raise _TooLarge
         if progress is not None:
             total_bytes = status.get("total_bytes") or status.get("total_bytes_estimate")
@@ -339,7 +339,7 @@ def _run_yt_dlp(
         "retries": 3,
         "fragment_retries": 3,
         "max_filesize": max_bytes,
-        "format": FORMAT,
+        "format": _YT_DLP_FORMAT,
         "paths": {"home": str(work_dir), "temp": str(work_dir)},
         "outtmpl": "%(id).80s.%(ext)s",
         "restrictfilenames": True,
@@ -422,26 +422,23 @@ def _explain_download_error(url: str, error: YoutubeDLError) -> str:
     if any(isinstance(c, GeoRestrictedError) for c in causes):
         return f"{url} is not available in this server's country."
     if any(isinstance(c, TransportError) for c in causes):
-        return f"{url} could not be reached ({_first_line(causes[-1])}); check the link or retry."
+        # The innermost error reads best ("[Errno 111] Connection refused").
+        return f"{url} could not be reached ({_first_line(causes[-1])}); check it or retry."
     reason = _first_line(error)
     if "requested format is not available" in reason.lower():
         return f"{url} has no video to download (sound only?)."
     return f"{url} could not be downloaded: {reason}"
 
 
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """The error and what it wraps: yt-dlp keeps the original in exc_info and cause."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        current = pending.pop(0)
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        exc_info = getattr(current, "exc_info", None)
-        wrapped = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None
-        pending += [wrapped, getattr(current, "cause", None), current.__cause__]
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and those it wraps: yt-dlp keeps the original in exc_info, then in cause."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and not any(current is seen for seen in chain):
+        chain.append(current)
+        wrapped = (getattr(current, "exc_info", None) or (None, None))[1]
+        current = wrapped or getattr(current, "cause", None) or current.__cause__
+    return chain
 
 
 def _first_line(error: BaseException) -> str:
@@ -472,11 +469,4 @@ class _QuietLogger:
     def debug(self, message: str) -> None:
         pass
 
-    def info(self, message: str) -> None:
-        pass
-
-    def warning(self, message: str) -> None:
-        pass
-
-    def error(self, message: str) -> None:
-        pass
+    info = warning = error = debug

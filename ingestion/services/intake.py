@@ -20,15 +20,9 @@ from ingestion import sources
 from ingestion.models import IngestJob
 
 CONTAINER_EXTENSIONS = {
-    "mp4": ".mp4",
-    "mov": ".mov",
-    "avi": ".avi",
-    "mkv": ".mkv",
-    "webm": ".webm",
-    "flv": ".flv",
-    "mpeg": ".mpg",
-    "mpegts": ".ts",
-}
+    "mp4": ".mp4", "mov": ".mov", "3gp": ".3gp", "avi": ".avi", "mkv": ".mkv", "webm": ".webm",
+    "asf": ".wmv", "flv": ".flv", "mpeg": ".mpg", "mpegts": ".ts", "ogg": ".ogv",
+}  # fmt: skip
 
 
 def scratch_dir() -> Path:

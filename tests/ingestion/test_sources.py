@@ -33,38 +33,58 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+ENDLESS_BYTES = 64 * 1024 * 1024
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; under /unsized/ without Content-Length, as streaming servers do."""
+    """Serves a folder; /endless/NAME streams NAME over and over (up to ENDLESS_BYTES) without
+    Content-Length, as a live or hostile server would, and records how much got through."""
+
+    server: "_WebServer"
 
     def do_GET(self) -> None:
-        if not self.path.startswith("/unsized/"):
+        if not self.path.startswith("/endless/"):
             return super().do_GET()
-        body = (Path(self.directory) / self.path.removeprefix("/unsized/")).read_bytes()
+        body = (Path(self.directory) / self.path.removeprefix("/endless/")).read_bytes()
         self.send_response(200)
         self.send_header("Content-Type", "video/mp4")
         self.end_headers()  # HTTP/1.0: the body ends when the connection closes
-        with contextlib.suppress(OSError):  # the client stopped reading: what a cap does
-            self.wfile.write(body)
+        self.server.endless_sent_bytes = 0
+        with contextlib.suppress(OSError):  # the client hung up: what a size cap does
+            while self.server.endless_sent_bytes < ENDLESS_BYTES:
+                self.wfile.write(body)
+                self.server.endless_sent_bytes += len(body)
+        self.server.endless_finished.set()
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
+class _WebServer(http.server.ThreadingHTTPServer):
+    base_url = ""
+    endless_sent_bytes = 0
+    endless_finished = threading.Event()
+
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a download refused half-way resets the connection; that is expected here
 
 
 @pytest.fixture(scope="module")
-def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """http://127.0.0.1:PORT serving real videos, and a text file named like a video."""
+def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_WebServer]:
+    """A web server on 127.0.0.1 serving real videos, a text file named like a video, and a
+    page showing two videos (which yt-dlp reads as a playlist)."""
     folder = tmp_path_factory.mktemp("served")
     shutil.copy(MP4, folder / "clip.mp4")
     shutil.copy(AVI, folder / "clip.avi")
     (folder / "page.mp4").write_text("<!DOCTYPE html><html><body>Not a video</body></html>\n")
-    server = _QuietServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
+    (folder / "two_videos.html").write_text(
+        "<!DOCTYPE html><html><head><title>Two clips</title></head><body>"
+        '<video src="clip.avi"></video><video src="clip.mp4"></video></body></html>\n'
+    )
+    server = _WebServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
+    server.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
     server.shutdown()
     server.server_close()
 
@@ -230,7 +250,7 @@ def test_a_host_that_does_not_exist_is_reported():
 
 @pytest.mark.parametrize(("host", "video"), [("127.0.0.1", MP4), ("localhost", AVI)])
 def test_a_direct_link_to_a_video_file_is_downloaded(web_server, host, video, tmp_path):
-    url = web_server.replace("127.0.0.1", host) + f"/clip{video.suffix}"
+    url = web_server.base_url.replace("127.0.0.1", host) + f"/clip{video.suffix}"
     progress_calls: list[tuple[int, int | None]] = []
     downloaded = download_url(
         url,
@@ -248,15 +268,14 @@ def test_a_direct_link_to_a_video_file_is_downloaded(web_server, host, video, tm
 
 
 def test_a_loopback_link_is_refused_unless_private_networks_are_allowed(web_server, tmp_path):
+    url = f"{web_server.base_url}/clip.mp4"
     with pytest.raises(SourceError, match=r"127\.0\.0\.1 is a loopback address"):
-        download_url(
-            f"{web_server}/clip.mp4", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False
-        )
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_localhost_link_is_refused_naming_its_address(web_server, tmp_path):
-    url = web_server.replace("127.0.0.1", "localhost") + "/clip.mp4"
+    url = web_server.base_url.replace("127.0.0.1", "localhost") + "/clip.mp4"
     with pytest.raises(SourceError, match=r"localhost resolves to (127\.0\.0\.1|::1)"):
         download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False)
 
@@ -269,32 +288,53 @@ def test_other_schemes_are_refused_before_any_download(url, tmp_path):
 
 
 def test_a_page_named_like_a_video_is_refused_as_not_a_video(web_server, tmp_path):
+    url = f"{web_server.base_url}/page.mp4"
     with pytest.raises(SourceError, match="not a video"):
-        download_url(
-            f"{web_server}/page.mp4", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True
-        )
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("path", ["/clip.mp4", "/unsized/clip.mp4"], ids=["sized", "unsized"])
-def test_a_video_over_the_cap_is_refused_and_nothing_is_left(web_server, path, tmp_path):
-    max_bytes = MP4.stat().st_size // 2
+def test_a_video_over_the_cap_is_refused_and_nothing_is_left(web_server, tmp_path):
+    url = f"{web_server.base_url}/clip.mp4"
     with pytest.raises(SourceError, match="larger than the 27 KB allowed"):
-        download_url(
-            web_server + path, tmp_path, max_bytes=max_bytes, allow_private_networks=True
-        )
+        download_url(url, tmp_path, max_bytes=27 * 1024, allow_private_networks=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stream_without_length_is_cut_off_at_the_cap(web_server, tmp_path):
+    url = f"{web_server.base_url}/endless/clip.mp4"
+    web_server.endless_finished.clear()
+    with pytest.raises(SourceError, match="larger than the 1 MB allowed"):
+        download_url(url, tmp_path, max_bytes=1024 * 1024, allow_private_networks=True)
+    assert list(tmp_path.iterdir()) == []
+    assert web_server.endless_finished.wait(timeout=10)
+    # Socket buffers hold a few MB; a download that ran on would have taken all 64 MB.
+    assert web_server.endless_sent_bytes < ENDLESS_BYTES / 2
 
 
 def test_a_missing_file_gives_a_clear_error(web_server, tmp_path):
+    url = f"{web_server.base_url}/missing.mp4"
     with pytest.raises(SourceError, match=r"Nothing was found at .*/missing\.mp4 \(HTTP 404\)"):
-        download_url(
-            f"{web_server}/missing.mp4", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True
-        )
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_page_without_a_video_gives_a_clear_error(web_server, tmp_path):
+    url = f"{web_server.base_url}/"
     with pytest.raises(SourceError, match="No video was found"):
-        download_url(f"{web_server}/", tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_page_with_several_videos_gives_its_first_video(web_server, tmp_path):
+    url = f"{web_server.base_url}/two_videos.html"
+    downloaded = download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
+    assert downloaded.sha256 == sha256_of(AVI)
+    assert list(tmp_path.iterdir()) == [downloaded.path]
+
+
+def test_a_server_that_does_not_answer_gives_a_clear_error(tmp_path):
+    url = "http://127.0.0.1:1/clip.mp4"  # port 1: nothing listens there
+    with pytest.raises(SourceError, match=r"could not be reached .*Connection refused"):
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=True)
     assert list(tmp_path.iterdir()) == []
