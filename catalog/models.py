@@ -87,6 +87,11 @@ class Track(models.Model):
     def __str__(self) -> str:
         return f"Track {self.index_in_video} of video {self.video_id}"
 
+    @staticmethod
+    def frames_in(detections: list) -> frozenset[int]:
+        """The frame indices a track with these detections is on screen in."""
+        return frozenset(int(detection[1]) for detection in detections)
+
 
 class Face(models.Model):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="faces")

@@ -26,6 +26,12 @@ def grouping_threshold(model_name: str) -> float:
     return configured if configured is not None else grouping_distance(model_name)
 
 
+def on_screen_together(video_a: int, frames_a: frozenset[int], video_b: int,
+                       frames_b: frozenset[int]) -> bool:  # fmt: skip
+    """Two tracks seen in one frame of one video: certainly two different people."""
+    return video_a == video_b and not frames_a.isdisjoint(frames_b)
+
+
 @dataclass
 class CatalogTracks:
     """One row per track: its average face vector, video, frames and current person."""
@@ -38,9 +44,8 @@ class CatalogTracks:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     def conflict(self, a: int, b: int) -> bool:
-        """Seen in one frame of one video: certainly two different people."""
-        return self.video_ids[a] == self.video_ids[b] and not self.frames[a].isdisjoint(
-            self.frames[b]
+        return on_screen_together(
+            self.video_ids[a], self.frames[a], self.video_ids[b], self.frames[b]
         )
 
     def cannot_link_pairs(self, rows: list[int]) -> list[tuple[int, int]]:
@@ -80,7 +85,7 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
         rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
         result.track_ids.append(track_id)
         result.video_ids.append(video_id)
-        result.frames.append(frozenset(int(d[1]) for d in detections))
+        result.frames.append(Track.frames_in(detections))
         result.person_ids.append(persons_by_track[track_id].most_common(1)[0][0])
         result.face_ids.append(faces_by_track[track_id])
     if rows:

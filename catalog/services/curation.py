@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from catalog.models import Face, Person, Track
-from catalog.services.clustering import refresh_cover_faces
+from catalog.services.clustering import on_screen_together, refresh_cover_faces
 from search.services import indexing
 
 
@@ -37,13 +37,13 @@ def set_person_hidden(person: Person, hidden: bool) -> Person:
 
 def _shares_a_frame(track_ids: set[int], other_track_ids: set[int]) -> bool:
     """Whether a track of one set is on screen in the same frame as a track of the other."""
-    frames = {}
-    for track_id, video_id, detections in Track.objects.filter(
-        id__in=track_ids | other_track_ids
-    ).values_list("id", "video_id", "detections"):
-        frames[track_id] = (video_id, {int(d[1]) for d in detections})
+    tracks = Track.objects.filter(id__in=track_ids | other_track_ids)
+    frames = {
+        track_id: (video_id, Track.frames_in(detections))
+        for track_id, video_id, detections in tracks.values_list("id", "video_id", "detections")
+    }
     return any(
-        frames[a][0] == frames[b][0] and frames[a][1] & frames[b][1]
+        on_screen_together(*frames[a], *frames[b])
         for a in track_ids
         for b in other_track_ids
         if a != b
