@@ -28,13 +28,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from catalog.evaluation import (  # noqa: E402
+from catalog.grouping import group_vectors  # noqa: E402
+from evaluation.scoring import (  # noqa: E402
     VideoTruth,
     bcubed_scores,
     name_track_detections,
     pairwise_scores,
 )
-from catalog.grouping import group_vectors  # noqa: E402
 from ingestion.pipeline.thresholds import grouping_distance, verification_distance  # noqa: E402
 from ingestion.pipeline.video import process_video  # noqa: E402
 from ingestion.services.engine import get_face_engine  # noqa: E402

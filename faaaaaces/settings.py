@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "ingestion",
     "catalog",
     "search",
+    "evaluation",
 ]
 
 MIDDLEWARE = [
@@ -165,11 +166,14 @@ FACE_DETECTION_MIN_CONFIDENCE = env_float("FACE_DETECTION_MIN_CONFIDENCE", 0.8)
 FACE_MIN_SIZE_PX = env_int("FACE_MIN_SIZE_PX", 20)
 # Frames larger than this (longest side) are shrunk before detection; boxes are mapped back.
 FACE_DETECTION_MAX_SIDE_PX = env_int("FACE_DETECTION_MAX_SIDE_PX", 1280)
+# "similarity": five landmarks onto the template the model was trained with (much better than
+# "eyes", DeepFace's rotate-only alignment, kept to compare with `manage.py evaluate`).
+FACE_ALIGNMENT = env_str("FACE_ALIGNMENT", "similarity")
 FRAME_SAMPLE_FPS = env_float("FRAME_SAMPLE_FPS", 1.0)
 FACES_PER_TRACK = env_int("FACES_PER_TRACK", 3)
 
 # --- People (clustering) ------------------------------------------------------------------------
-CLUSTERING_ALGORITHM = env_str("CLUSTERING_ALGORITHM", "dbscan")  # dbscan | agglomerative
+CLUSTERING_ALGORITHM = env_str("CLUSTERING_ALGORITHM", "dbscan")  # dbscan|agglomerative|hdbscan
 # Cosine distance under which two faces are the same person; empty = the model's own default.
 CLUSTERING_DISTANCE_THRESHOLD = env_optional_float("CLUSTERING_DISTANCE_THRESHOLD")
 CLUSTERING_MIN_SAMPLES = env_int("CLUSTERING_MIN_SAMPLES", 1)

@@ -79,22 +79,14 @@ def run_ingest_job(job_id: int, listener: StageCallback | None = None) -> dict:
             }
             job.mark_done(result)
             return result
-        processing.mark_video(video, Video.Status.PROCESSING)
-        found = processing.find_faces(video, report.stage_progress(IngestJob.Stage.DETECTING))
-        report(IngestJob.Stage.SAVING)
-        faces = processing.save_faces(video, found)
-        report(IngestJob.Stage.CLUSTERING)
-        grouping = processing.group_people(video)
-        report(IngestJob.Stage.INDEXING)
-        processing.index_video_faces(video)
-        index_service.reindex_moved_faces(grouping.moved_faces)
-        processing.mark_video(video, Video.Status.READY)
+        processed = processing.process_stored_video(video, report)
+        found, grouping = processed.found, processed.grouping
         result = {
             "video_id": video.id,
             "deduplicated": False,
             "frames_sampled": found.frames_sampled,
             "faces_detected": found.faces_detected,
-            "faces": len(faces),
+            "faces": len(processed.faces),
             "tracks": len(found.tracks),
             "people": grouping.people,
             "new_people": grouping.new_people,

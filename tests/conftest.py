@@ -53,8 +53,8 @@ def true_name_of_each_person() -> dict[int, str]:
     """The ground-truth name most of a person's scored detections carry."""
     from collections import Counter
 
-    from catalog.evaluation import VideoTruth, name_track_detections
     from catalog.models import Face, Track, Video
+    from evaluation.scoring import VideoTruth, name_track_detections
 
     votes: dict[int, Counter] = {}
     for track_id, person_id in Face.objects.values_list("track_id", "person_id"):

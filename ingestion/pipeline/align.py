@@ -26,16 +26,51 @@ TEMPLATE_112 = np.array(
 )
 
 
-def align_face(frame_bgr: np.ndarray, detection: Detection, size_px: int = 112) -> np.ndarray:
-    """A size_px square crop of the face, aligned by its landmarks when the detector gave any."""
+ALIGNMENTS = ("similarity", "eyes")
+
+
+def align_face(
+    frame_bgr: np.ndarray, detection: Detection, size_px: int = 112, method: str = "similarity"
+) -> np.ndarray:
+    """A size_px square crop of the face, aligned by its landmarks when the detector gave any.
+
+    "similarity" warps the five landmarks onto the template (the default); "eyes" is DeepFace's
+    own way, kept for comparison: rotate so the eyes are level, crop the box, pad to a square.
+    """
     landmarks = detection.landmarks
     if landmarks is None or len(landmarks) < 2:
         return _square_crop(frame_bgr, detection.box, size_px)
+    if method == "eyes":
+        return _align_by_eyes(frame_bgr, detection, size_px)
+    if method != "similarity":
+        raise ValueError(f"unknown face alignment {method!r}; use one of {ALIGNMENTS}")
     template = TEMPLATE_112[: len(landmarks)] * (size_px / 112.0)
     matrix, _ = cv2.estimateAffinePartial2D(landmarks, template, method=cv2.LMEDS)
     if matrix is None:
         return _square_crop(frame_bgr, detection.box, size_px)
     return cv2.warpAffine(frame_bgr, matrix, (size_px, size_px), borderMode=cv2.BORDER_REPLICATE)
+
+
+def _align_by_eyes(frame_bgr: np.ndarray, detection: Detection, size_px: int) -> np.ndarray:
+    (lx, ly), (rx, ry) = detection.landmarks[:2]
+    x, y, w, h = detection.box
+    centre = (float(x + w / 2), float(y + h / 2))
+    angle = float(np.degrees(np.arctan2(ry - ly, rx - lx)))
+    matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
+    height, width = frame_bgr.shape[:2]
+    rotated = cv2.warpAffine(frame_bgr, matrix, (width, height), borderMode=cv2.BORDER_CONSTANT)
+    x0, y0 = max(0, int(x)), max(0, int(y))
+    crop = rotated[y0 : max(y0 + 1, int(y + h)), x0 : max(x0 + 1, int(x + w))]
+    factor = size_px / max(crop.shape[:2])
+    resized = cv2.resize(
+        crop,
+        (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor))),
+        interpolation=cv2.INTER_AREA,
+    )
+    square = np.zeros((size_px, size_px, 3), dtype=frame_bgr.dtype)
+    top, left = (size_px - resized.shape[0]) // 2, (size_px - resized.shape[1]) // 2
+    square[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
+    return square
 
 
 def _square_crop(frame_bgr: np.ndarray, box, size_px: int) -> np.ndarray:

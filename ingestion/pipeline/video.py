@@ -30,6 +30,7 @@ class PipelineConfig:
     min_confidence: float = 0.8
     min_face_px: int = 20
     detection_max_side_px: int = 1280
+    alignment: str = "similarity"  # or "eyes": DeepFace's rotate-only way, for comparison
     sample_fps: float = 1.0
     faces_per_track: int = 3
     # Cosine distance under which a detection continues a track (with box overlap).
@@ -46,6 +47,8 @@ class VideoFaces:
     faces_detected: int = 0
     faces_embedded: int = 0
     tracks: list[FaceTrack] = field(default_factory=list)
+    # When each sampled frame was shown (seconds), faces or not: what was looked at.
+    sample_times_s: list[float] = field(default_factory=list)
 
 
 class FaceEngine:
@@ -78,6 +81,7 @@ def process_video(
     try:
         for frame in sample_frames(capture, info, config.sample_fps):
             result.frames_sampled += 1
+            result.sample_times_s.append(frame.time_s)
             result.frames_decoded = frame.frame_index + 1
             detections = [
                 d
@@ -86,7 +90,7 @@ def process_video(
             ]
             result.faces_detected += len(detections)
             size = engine.embedder.input_size_px
-            aligned = [align_face(frame.image_bgr, d, size) for d in detections]
+            aligned = [align_face(frame.image_bgr, d, size, config.alignment) for d in detections]
             embeddings = engine.embedder.embed(aligned)
             result.faces_embedded += len(aligned)
             faces = [

@@ -20,6 +20,7 @@ def pipeline_config() -> PipelineConfig:
         min_confidence=settings.FACE_DETECTION_MIN_CONFIDENCE,
         min_face_px=settings.FACE_MIN_SIZE_PX,
         detection_max_side_px=settings.FACE_DETECTION_MAX_SIDE_PX,
+        alignment=settings.FACE_ALIGNMENT,
         sample_fps=settings.FRAME_SAMPLE_FPS,
         faces_per_track=settings.FACES_PER_TRACK,
         track_link_max_distance=grouping_distance(settings.FACE_RECOGNITION_MODEL),

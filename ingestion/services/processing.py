@@ -6,12 +6,16 @@ a face.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Face, Video
 from catalog.services.clustering import ClusteringSummary, assign_people_to_video
 from catalog.services.faces import save_video_faces
+from ingestion.models import IngestJob
 from ingestion.pipeline.frames import VideoDecodeError
 from ingestion.pipeline.video import ProgressCallback, VideoFaces, process_video
 from ingestion.services.engine import get_face_engine
@@ -61,3 +65,27 @@ def mark_video(video: Video, status: str, error: str = "") -> None:
         fields.append("processed_at")
     with transaction.atomic():
         video.save(update_fields=fields)
+
+
+@dataclass(frozen=True)
+class ProcessedVideo:
+    found: VideoFaces
+    faces: list[Face]
+    grouping: ClusteringSummary
+
+
+def process_stored_video(
+    video: Video, report: Callable[[str, float], None] = lambda stage, fraction=0.0: None
+) -> ProcessedVideo:
+    """Every step from a stored video to indexed people; `report(stage, fraction)` hears it."""
+    mark_video(video, Video.Status.PROCESSING)
+    found = find_faces(video, lambda fraction: report(IngestJob.Stage.DETECTING, fraction))
+    report(IngestJob.Stage.SAVING, 0.0)
+    faces = save_faces(video, found)
+    report(IngestJob.Stage.CLUSTERING, 0.0)
+    grouping = group_people(video)
+    report(IngestJob.Stage.INDEXING, 0.0)
+    index_video_faces(video)
+    index_service.reindex_moved_faces(grouping.moved_faces)
+    mark_video(video, Video.Status.READY)
+    return ProcessedVideo(found, faces, grouping)

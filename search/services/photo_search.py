@@ -97,7 +97,7 @@ def faces_in_photo(image_bgr: np.ndarray) -> list[Detection]:
 
 def embed_photo_face(image_bgr: np.ndarray, detection: Detection) -> np.ndarray:
     engine = get_face_engine()
-    crop = align_face(image_bgr, detection, engine.embedder.input_size_px)
+    crop = align_face(image_bgr, detection, engine.embedder.input_size_px, engine.config.alignment)
     return engine.embedder.embed([crop])[0]
 
 

@@ -1,0 +1,185 @@
+"""Showing an evaluation: a plain-text summary and an HTML report with pictures.
+
+The report folder gets `index.html`, the charts as PNG (matplotlib) and a copy of every found
+person's face crops, so it can be opened or shared without the catalog it came from.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt
+from django.template.loader import render_to_string
+
+from catalog.models import Person
+
+FACES_PER_PERSON = 12
+
+
+def format_summary(result: dict) -> str:
+    people, detection = result["people"], result["detection"]
+    verification, search, photos = result["verification"], result["search"], result["photos"]
+    config = result["configuration"]
+    lines = [
+        f"dataset: {result['dataset']}",
+        "configuration: " + ", ".join(f"{k}={v}" for k, v in config.items()),
+        f"videos: {len(result['videos'])} in {result['timings']['videos_s']} s; "
+        f"total {result['timings']['total_s']} s",
+        f"detection: {detection['recall']} of {detection['labeled_appearances']} labeled "
+        "appearances found; by face size: "
+        + ", ".join(
+            f"{band} {r['found']}/{r['labeled']}" for band, r in detection["by_size"].items()
+        ),
+        f"people: BCubed P {people['bcubed']['precision']} R {people['bcubed']['recall']} "
+        f"F {people['bcubed']['f']}; pairwise P {people['pairwise']['precision']} "
+        f"R {people['pairwise']['recall']} on {people['scored_detections']} detections; "
+        f"{people['people_found_for_them']} people found for {people['true_people']} true",
+    ]
+    if people["split_people"] or people["merged_people"]:
+        lines.append(
+            f"  split: {', '.join(people['split_people']) or '-'}; "
+            f"merged: {', '.join(people['merged_people']) or '-'}"
+        )
+    after = result["people_after_recluster"]
+    lines.append(f"after re-cluster: BCubed F {after['bcubed']['f']}")
+    for crowd in people["crowds"]:
+        lines.append(
+            f"crowd {crowd['video']}: {crowd['people_found']} people for "
+            f"{crowd['true_range'][0]}-{crowd['true_range'][1]} (ratio {crowd['ratio']})"
+        )
+    lines.append(
+        f"search: top-1 {search['top1']} top-5 {search['top5']} over "
+        f"{search['queries_of_people_in_catalog']} photos"
+        + (f"; missed {', '.join(search['missed'])}" if search["missed"] else "")
+        + f"; false matches for absent people: {len(search['false_matches'])}"
+        f"/{search['queries_of_people_not_in_catalog']}"
+    )
+    lines.append(
+        f"verification: TAR {verification.get('tar_at_far_1pct')} at 1% FAR over "
+        f"{verification['photos']} photos of {verification['identities']} people"
+        + (
+            f"; no face in {', '.join(verification['photos_without_face'])}"
+            if verification["photos_without_face"]
+            else ""
+        )
+    )
+    lines.append(
+        f"photos: {photos['group_faces_found']}/{photos['group_faces_true']} faces found in "
+        f"{photos['group_photos']} group photos; faces on no-face inputs: "
+        f"{sum(photos['faces_on_no_face_photos'].values())} photos, "
+        f"{sum(detection['faces_on_no_face_videos'].values())} videos"
+    )
+    lines.append("targets:")
+    for name, check in result["targets"].items():
+        mark = {True: "met", False: "NOT MET", None: "n/a"}[check["met"]]
+        lines.append(f"  {name}: {check['measured']} (target {check['target']}) {mark}")
+    return "\n".join(lines)
+
+
+def write_report(result: dict, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    charts = {
+        "distances": _distance_histogram(result, folder / "distances.png"),
+        "precision_recall": _precision_recall_curve(result, folder / "precision_recall.png"),
+    }
+    gallery = _copy_faces(result, folder / "faces")
+    html = render_to_string(
+        "evaluation/report.html",
+        {
+            "result": result,
+            "summary": format_summary(result),
+            "charts": charts,
+            "gallery": gallery,
+        },
+    )
+    index = folder / "index.html"
+    index.write_text(html)
+    return index
+
+
+def _distance_histogram(result: dict, path: Path) -> str:
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4))
+    config = result["configuration"]
+    panels = [
+        ("Tracks of the labeled videos", result["track_distances"]),
+        ("Photos of people/", result["verification"].get("distances", {})),
+    ]
+    for axis, (title, distances) in zip(axes, panels, strict=True):
+        bins = [i / 50 for i in range(0, 76)]
+        axis.hist(distances.get("different", []), bins=bins, alpha=0.6, label="different people")
+        axis.hist(distances.get("same", []), bins=bins, alpha=0.6, label="same person")
+        axis.axvline(config["clustering_threshold"], color="black", linestyle="--",
+                     label=f"grouping threshold {config['clustering_threshold']}")  # fmt: skip
+        far = result["verification"].get("rates_at", {}).get("far_1pct")
+        if far and title.startswith("Photos"):
+            axis.axvline(far["threshold"], color="red", linestyle=":",
+                         label=f"1% FAR {far['threshold']}")  # fmt: skip
+        axis.set_title(title)
+        axis.set_xlabel("cosine distance")
+        axis.set_ylabel("pairs")
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path.name
+
+
+def _precision_recall_curve(result: dict, path: Path) -> str:
+    sweep = result["threshold_sweep"]
+    figure, axis = plt.subplots(figsize=(6, 5))
+    for algorithm in sorted({row["algorithm"] for row in sweep["rows"]}):
+        rows = [r for r in sweep["rows"] if r["algorithm"] == algorithm and r["cannot_link"]]
+        axis.plot(
+            [r["pairwise_recall"] for r in rows],
+            [r["pairwise_precision"] for r in rows],
+            marker="o",
+            markersize=3,
+            label=algorithm,
+        )
+    chosen = result["people_after_recluster"]["pairwise"]
+    axis.plot(chosen["recall"], chosen["precision"], "k*", markersize=12,
+              label=f"configured ({sweep['chosen_threshold']:.3f})" if sweep["chosen_threshold"]
+              else "configured")  # fmt: skip
+    axis.set_xlabel("pairwise recall (same person kept together)")
+    axis.set_ylabel("pairwise precision (different people kept apart)")
+    axis.set_title("Grouping over thresholds (0.5x to 1.2x)")
+    axis.set_xlim(0, 1.02)
+    axis.set_ylim(0, 1.02)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path.name
+
+
+def _copy_faces(result: dict, folder: Path) -> list[dict]:
+    """Every person of the catalog with up to a dozen of their face crops, biggest first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = result.get("person_names", {})
+    gallery = []
+    for person in Person.objects.all().order_by("id"):
+        faces = list(person.faces.order_by("-quality", "id")[:FACES_PER_PERSON])
+        if not faces:
+            continue
+        files = []
+        for face in faces:
+            target = folder / f"person{person.id}_face{face.id}.jpg"
+            with face.crop.open("rb") as source, target.open("wb") as copy:
+                shutil.copyfileobj(source, copy)
+            files.append(f"faces/{target.name}")
+        gallery.append(
+            {
+                "person_id": person.id,
+                "true_name": names.get(str(person.id), ""),
+                "faces": person.faces.count(),
+                "videos": person.faces.values("video").distinct().count(),
+                "files": files,
+            }
+        )
+    gallery.sort(key=lambda p: -p["faces"])
+    return gallery
