@@ -1,31 +1,45 @@
 """Following one face across neighbouring sampled frames, so a person seen for a minute is one
 track with a few good crops, not sixty unrelated faces.
 
-Two detections in nearby samples join when their embeddings agree; box overlap lowers the
-agreement needed. Links are made by optimal assignment per frame, so two faces of one frame can
-never end up in the same track.
+A face that sits where a track's face was in the previous sample, with no cut between the two
+frames and no other face or track competing for it, continues that track without being
+embedded: the track absorbs the frame. A face is embedded when it starts a track and at least
+every few seconds to check the identity is still the same; the track's best faces (by quality)
+are embedded once, when the video ends. Every other face joins a track by embedding agreement
+(box overlap lowers the agreement needed), by optimal assignment per frame, so two faces of one
+frame never share a track. Short tracks keep fewer faces: one per few samples, up to the limit.
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+Embed = Callable[[list[np.ndarray]], np.ndarray]  # aligned crops -> L2-normalised vectors
+
+# A face this much overlapping a track's last box, of about its size, continues it (no cut).
+FOLLOW_MIN_IOU = 0.3
+FOLLOW_MAX_SIZE_RATIO = 1.5
+# A track keeps one best face per this many detections (at least one, at most faces_per_track).
+DETECTIONS_PER_KEPT_FACE = 4
+
 
 @dataclass(frozen=True)
 class TrackedFace:
-    """A detection good enough to be kept as one of its track's faces."""
+    """One detection: what the tracker needs, and what a kept face is saved with."""
 
     time_s: float
     frame_index: int
     box: tuple[float, float, float, float]
     confidence: float
     quality: float
-    embedding: np.ndarray
+    aligned_bgr: np.ndarray
     crop_bgr: np.ndarray
+    embedding: np.ndarray | None = None  # None: absorbed into its track without embedding
 
 
 @dataclass
@@ -37,6 +51,7 @@ class FaceTrack:
     _embedding_sum: np.ndarray | None = None
     last_box: tuple[float, float, float, float] = (0, 0, 0, 0)
     last_time_s: float = 0.0
+    last_embedded_s: float = 0.0
 
     def add(self, face: TrackedFace, keep: int) -> None:
         x, y, w, h = face.box
@@ -51,12 +66,15 @@ class FaceTrack:
                 round(face.confidence, 4),
             ]
         )
-        if self._embedding_sum is None:
-            self._embedding_sum = face.embedding.astype(np.float64).copy()
-        else:
-            self._embedding_sum += face.embedding
         self.last_box, self.last_time_s = face.box, face.time_s
+        if face.embedding is not None:
+            self.last_embedded_s = face.time_s
+            if self._embedding_sum is None:
+                self._embedding_sum = face.embedding.astype(np.float64).copy()
+            else:
+                self._embedding_sum += face.embedding
         # A min-heap of the best `keep` faces; the frame index breaks ties deterministically.
+        # Their embeddings may wait for finish(): the aligned crop is kept until then.
         entry = (face.quality, -face.frame_index, face)
         if len(self._best) < keep:
             heapq.heappush(self._best, entry)
@@ -71,6 +89,20 @@ class FaceTrack:
     @property
     def best_faces(self) -> list[TrackedFace]:
         return [entry[2] for entry in sorted(self._best, key=lambda e: (-e[0], -e[1]))]
+
+    def finish(self, keep: int) -> list[TrackedFace]:
+        """Keep one face per few detections (up to `keep`); return those still to be embedded."""
+        wanted = max(1, min(keep, -(-len(self.detections) // DETECTIONS_PER_KEPT_FACE)))
+        self._best = sorted(self._best, key=lambda e: (-e[0], -e[1]))[:wanted]
+        return [entry[2] for entry in self._best if entry[2].embedding is None]
+
+    def set_embeddings(self, vectors: dict[int, np.ndarray]) -> None:
+        """Embeddings of best faces, by frame index; aligned crops are no longer needed."""
+        self._best = [
+            (quality, order, replace(face, aligned_bgr=None,
+                                     embedding=vectors.get(face.frame_index, face.embedding)))
+            for quality, order, face in self._best
+        ]  # fmt: skip
 
     @property
     def start_time_s(self) -> float:
@@ -92,35 +124,125 @@ def box_iou(a, b) -> float:
 
 
 class FaceTracker:
-    def __init__(self, link_max_distance: float, max_gap_s: float, faces_per_track: int) -> None:
+    def __init__(
+        self,
+        link_max_distance: float,
+        max_gap_s: float,
+        faces_per_track: int,
+        verify_after_s: float = 3.0,
+    ) -> None:
         self.link_max_distance = link_max_distance
         self.max_gap_s = max_gap_s
         self.faces_per_track = faces_per_track
+        self.verify_after_s = verify_after_s
         self.tracks: list[FaceTrack] = []
+        self.faces_embedded = 0
         self._active: list[FaceTrack] = []
+        self._previous_time_s: float | None = None
 
-    def update(self, time_s: float, faces: list[TrackedFace]) -> None:
-        self._active = [t for t in self._active if time_s - t.last_time_s <= self.max_gap_s]
+    def update(
+        self, time_s: float, faces: list[TrackedFace], embed: Embed, new_shot: bool = True
+    ) -> None:
+        """Place one sampled frame's faces; `new_shot`: a cut since the previous sample."""
+        ended = [t for t in self._active if time_s - t.last_time_s > self.max_gap_s]
+        if ended:
+            self._close(ended, embed)
+            self._active = [t for t in self._active if time_s - t.last_time_s <= self.max_gap_s]
+        followed = {} if new_shot else self._follow(faces)
+        to_embed = [
+            j
+            for j in range(len(faces))
+            if j not in followed or time_s - followed[j].last_embedded_s >= self.verify_after_s
+        ]
+        vectors: dict[int, np.ndarray] = {}
+        if to_embed:
+            embedded = embed([faces[j].aligned_bgr for j in to_embed])
+            vectors = dict(zip(to_embed, embedded, strict=True))
+            self.faces_embedded += len(to_embed)
         assigned: dict[int, FaceTrack] = {}
-        if self._active and faces:
-            cost = np.full((len(self._active), len(faces)), np.inf)
-            for i, track in enumerate(self._active):
-                track_vector = track.mean_embedding
-                for j, face in enumerate(faces):
-                    distance = 1.0 - float(np.dot(track_vector, face.embedding))
-                    overlaps = box_iou(track.last_box, face.box) >= 0.1
-                    # Without overlap (a cut, a fast move) the faces must look much more alike.
-                    limit = self.link_max_distance * (1.0 if overlaps else 0.6)
-                    if distance < limit:
-                        cost[i, j] = distance
-            finite = np.where(np.isfinite(cost), cost, 1e6)
-            for i, j in zip(*linear_sum_assignment(finite), strict=True):
-                if np.isfinite(cost[i, j]):
-                    assigned[j] = self._active[i]
+        for j, track in followed.items():
+            vector = vectors.get(j)
+            if vector is None or 1.0 - float(np.dot(track.mean_embedding, vector)) < (
+                self.link_max_distance
+            ):
+                assigned[j] = track
+        assigned |= self._link_by_embedding(faces, vectors, assigned)
         for j, face in enumerate(faces):
             track = assigned.get(j)
             if track is None:
                 track = FaceTrack(index=len(self.tracks))
                 self.tracks.append(track)
                 self._active.append(track)
-            track.add(face, self.faces_per_track)
+            track.add(replace(face, embedding=vectors.get(j)), self.faces_per_track)
+        self._previous_time_s = time_s
+
+    def finish(self, embed: Embed) -> list[FaceTrack]:
+        """Close every open track (see _close) and return all tracks of the video."""
+        self._close(self._active, embed)
+        self._active = []
+        return self.tracks
+
+    def _close(self, tracks: list[FaceTrack], embed: Embed) -> None:
+        """Embed the kept faces of ended tracks that were absorbed, in one batch."""
+        waiting = [(t, face) for t in tracks for face in t.finish(self.faces_per_track)]
+        vectors = embed([face.aligned_bgr for _, face in waiting]) if waiting else []
+        self.faces_embedded += len(waiting)
+        by_track: dict[int, dict[int, np.ndarray]] = {}
+        for (track, face), vector in zip(waiting, vectors, strict=True):
+            by_track.setdefault(track.index, {})[face.frame_index] = vector
+        for track in tracks:
+            track.set_embeddings(by_track.get(track.index, {}))
+
+    def _follow(self, faces: list[TrackedFace]) -> dict[int, FaceTrack]:
+        """Faces that unambiguously continue a track seen in the previous sample."""
+        recent = [t for t in self._active if t.last_time_s == self._previous_time_s]
+        pairs = [
+            (j, track)
+            for j, face in enumerate(faces)
+            for track in recent
+            if box_iou(track.last_box, face.box) >= FOLLOW_MIN_IOU
+            and _similar_size(track.last_box, face.box)
+        ]
+        faces_per_track: dict[int, int] = {}
+        tracks_per_face: dict[int, int] = {}
+        for j, track in pairs:
+            faces_per_track[track.index] = faces_per_track.get(track.index, 0) + 1
+            tracks_per_face[j] = tracks_per_face.get(j, 0) + 1
+        return {
+            j: track
+            for j, track in pairs
+            if faces_per_track[track.index] == 1 and tracks_per_face[j] == 1
+        }
+
+    def _link_by_embedding(
+        self,
+        faces: list[TrackedFace],
+        vectors: dict[int, np.ndarray],
+        taken: dict[int, FaceTrack],
+    ) -> dict[int, FaceTrack]:
+        free_faces = [j for j in range(len(faces)) if j not in taken]
+        taken_tracks = {id(t) for t in taken.values()}
+        free_tracks = [t for t in self._active if id(t) not in taken_tracks]
+        if not free_faces or not free_tracks:
+            return {}
+        cost = np.full((len(free_tracks), len(free_faces)), np.inf)
+        for i, track in enumerate(free_tracks):
+            track_vector = track.mean_embedding
+            for k, j in enumerate(free_faces):
+                distance = 1.0 - float(np.dot(track_vector, vectors[j]))
+                overlaps = box_iou(track.last_box, faces[j].box) >= 0.1
+                # Without overlap (a cut, a fast move) the faces must look much more alike.
+                limit = self.link_max_distance * (1.0 if overlaps else 0.6)
+                if distance < limit:
+                    cost[i, k] = distance
+        finite = np.where(np.isfinite(cost), cost, 1e6)
+        return {
+            free_faces[k]: free_tracks[i]
+            for i, k in zip(*linear_sum_assignment(finite), strict=True)
+            if np.isfinite(cost[i, k])
+        }
+
+
+def _similar_size(a, b) -> bool:
+    ratio = max(a[2], 1e-6) / max(b[2], 1e-6)
+    return 1 / FOLLOW_MAX_SIZE_RATIO <= ratio <= FOLLOW_MAX_SIZE_RATIO

@@ -13,7 +13,7 @@ from pathlib import Path
 from .align import align_face, display_crop
 from .detect import FaceDetector
 from .embed import FaceEmbedder
-from .frames import VideoDecodeError, VideoInfo, open_video, sample_frames
+from .frames import FramePrefetcher, VideoDecodeError, VideoInfo, open_video, sample_frames
 from .quality import face_quality
 from .track import FaceTrack, FaceTracker, TrackedFace
 from .weights import deepface_environment
@@ -78,41 +78,42 @@ def process_video(
         max_gap_s=(config.track_max_missed_samples + 1) / config.sample_fps + 1e-3,
         faces_per_track=config.faces_per_track,
     )
+    size = engine.embedder.input_size_px
     try:
-        for frame in sample_frames(capture, info, config.sample_fps):
-            result.frames_sampled += 1
-            result.sample_times_s.append(frame.time_s)
-            result.frames_decoded = frame.frame_index + 1
-            detections = [
-                d
-                for d in engine.detector.detect(frame.image_bgr)
-                if d.size_px >= config.min_face_px
-            ]
-            result.faces_detected += len(detections)
-            size = engine.embedder.input_size_px
-            aligned = [align_face(frame.image_bgr, d, size, config.alignment) for d in detections]
-            embeddings = engine.embedder.embed(aligned)
-            result.faces_embedded += len(aligned)
-            faces = [
-                TrackedFace(
-                    time_s=frame.time_s,
-                    frame_index=frame.frame_index,
-                    box=d.box,
-                    confidence=d.confidence,
-                    quality=face_quality(d, crop),
-                    embedding=vector,
-                    crop_bgr=display_crop(frame.image_bgr, d.box),
-                )
-                for d, crop, vector in zip(detections, aligned, embeddings, strict=True)
-            ]
-            tracker.update(frame.time_s, faces)
-            if on_progress and info.frame_count:
-                on_progress(min(1.0, (frame.frame_index + 1) / info.frame_count))
+        with FramePrefetcher(sample_frames(capture, info, config.sample_fps)) as frames:
+            for frame in frames:
+                result.frames_sampled += 1
+                result.sample_times_s.append(frame.time_s)
+                result.frames_decoded = frame.frame_index + 1
+                detections = [
+                    d
+                    for d in engine.detector.detect(frame.image_bgr)
+                    if d.size_px >= config.min_face_px
+                ]
+                result.faces_detected += len(detections)
+                faces = []
+                for d in detections:
+                    aligned = align_face(frame.image_bgr, d, size, config.alignment)
+                    faces.append(
+                        TrackedFace(
+                            time_s=frame.time_s,
+                            frame_index=frame.frame_index,
+                            box=d.box,
+                            confidence=d.confidence,
+                            quality=face_quality(d, aligned),
+                            aligned_bgr=aligned,
+                            crop_bgr=display_crop(frame.image_bgr, d.box),
+                        )
+                    )
+                tracker.update(frame.time_s, faces, engine.embedder.embed, frame.new_shot)
+                if on_progress and info.frame_count:
+                    on_progress(min(1.0, (frame.frame_index + 1) / info.frame_count))
     finally:
         capture.release()
     if result.frames_sampled == 0:
         raise VideoDecodeError("no frame of it could be decoded (corrupt or truncated)")
-    result.tracks = tracker.tracks
+    result.tracks = tracker.finish(engine.embedder.embed)
+    result.faces_embedded = tracker.faces_embedded
     if on_progress:
         on_progress(1.0)
     return result

@@ -1,12 +1,15 @@
 """The face pipeline on real videos and photos, driven directly (no database)."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
+from django.conf import settings
 
 from ingestion.pipeline.align import align_face
 from ingestion.pipeline.frames import VideoDecodeError, open_video, sample_frames
-from ingestion.pipeline.video import process_video
+from ingestion.pipeline.video import FaceEngine, process_video
 from tests.conftest import PEOPLE, VIDEOS
 
 
@@ -31,8 +34,35 @@ def test_every_slide_of_a_slideshow_gives_one_track_with_its_best_crops(face_eng
     assert len(found.tracks) == 4
     for track in found.tracks:
         assert len(track.detections) == 3
-        assert len(track.best_faces) == 3
-        assert track.best_faces[0].quality >= track.best_faces[-1].quality
+        # a short track keeps one face: its best, embedded
+        assert len(track.best_faces) == 1 and track.best_faces[0].embedding is not None
+
+
+def test_a_long_steady_track_keeps_several_faces_and_absorbs_most_frames(face_engine):
+    config = replace(face_engine.config, sample_fps=5.0)
+    engine = FaceEngine(config, settings.FACE_MODELS_DIR)
+    found = process_video(VIDEOS / "talking_head_1.mp4", engine)
+    assert len(found.tracks) == 1 and found.faces_detected >= 25
+    track = found.tracks[0]
+    assert len(track.best_faces) == 3
+    assert all(face.embedding is not None for face in track.best_faces)
+    qualities = [face.quality for face in track.best_faces]
+    assert qualities == sorted(qualities, reverse=True)
+    # start + a check every 3 s + the kept faces: far fewer than one per detection
+    assert found.faces_embedded <= found.faces_detected // 3
+
+
+def test_no_track_crosses_a_cut_between_shots(face_engine):
+    # friends_poker.mp4 cuts at frames 104, 270, 401, 452 and 553 (its truth file); the same
+    # places on screen hold different actors on each side of a cut.
+    cuts = [104, 270, 401, 452, 553]
+    config = replace(face_engine.config, sample_fps=5.0)
+    found = process_video(
+        VIDEOS / "friends_poker.mp4", FaceEngine(config, settings.FACE_MODELS_DIR)
+    )
+    for track in found.tracks:
+        frames = [d[1] for d in track.detections]
+        assert not any(min(frames) < cut <= max(frames) for cut in cuts), track.detections
 
 
 def test_a_video_without_people_has_no_faces(face_engine):
