@@ -2,7 +2,8 @@
 
 DeepFace's own `extract_faces` pads the frame before detecting (halving the effective resolution)
 and its YuNet wrapper shrinks every frame to 640 px and keeps only the eyes. So YuNet is driven
-here directly, at a resolution chosen for the faces we need to find, with all five landmarks;
+here directly, at the resolution that still finds the smallest face wanted (a 720p frame is
+detected at 768 px, a 1080p one at 1152, none below 640), with all five landmarks;
 other backends go through DeepFace's detector objects. Boxes come back in original-frame pixels.
 """
 
@@ -27,18 +28,32 @@ class Detection:
         return min(self.box[2], self.box[3])
 
 
+# The smallest face (px, at the detector's input) a backend still finds reliably. Frames are
+# shrunk so that the smallest face wanted (FACE_MIN_SIZE_PX) lands there: detecting at a larger
+# size costs time and finds nothing more. YuNet's smallest anchor is 10 px at stride 8.
+SMALLEST_RELIABLE_FACE_PX = {"yunet": 14}
+# ...but never below this longest side: small frames lose their big faces' detail otherwise.
+MIN_DETECTION_SIDE_PX = 640
+
+
 class FaceDetector:
-    def __init__(self, backend: str, min_confidence: float, max_side_px: int) -> None:
+    def __init__(
+        self, backend: str, min_confidence: float, max_side_px: int, min_face_px: int = 20
+    ) -> None:
         from deepface.modules import modeling
 
         self.backend = backend
         self.min_confidence = min_confidence
         self.max_side_px = max_side_px
+        smallest = SMALLEST_RELIABLE_FACE_PX.get(backend)
+        self.max_scale = min(1.0, smallest / min_face_px) if smallest else 1.0
         self._client = modeling.build_model(task="face_detector", model_name=backend)
 
     def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
         height, width = frame_bgr.shape[:2]
-        scale = min(1.0, self.max_side_px / max(height, width))
+        longest = max(height, width)
+        scale = max(self.max_scale, min(1.0, MIN_DETECTION_SIDE_PX / longest))
+        scale = min(scale, self.max_side_px / longest)
         image = frame_bgr
         if scale < 1.0:
             image = cv2.resize(

@@ -58,7 +58,10 @@ class FaceEngine:
         self.config = config
         with deepface_environment(models_dir, allow_download):
             self.detector = FaceDetector(
-                config.detector_backend, config.min_confidence, config.detection_max_side_px
+                config.detector_backend,
+                config.min_confidence,
+                config.detection_max_side_px,
+                config.min_face_px,
             )
             self.embedder = FaceEmbedder(config.recognition_model)
 
