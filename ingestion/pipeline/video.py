@@ -16,7 +16,7 @@ from .embed import FaceEmbedder
 from .frames import FramePrefetcher, VideoDecodeError, VideoInfo, open_video, sample_frames
 from .quality import face_quality
 from .track import FaceTrack, FaceTracker, TrackedFace
-from .weights import deepface_environment
+from .weights import deepface_environment, weights_dir
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class FaceEngine:
                 config.detection_max_side_px,
                 config.min_face_px,
             )
-            self.embedder = FaceEmbedder(config.recognition_model)
+            self.embedder = FaceEmbedder(config.recognition_model, weights_dir(models_dir))
 
     @property
     def embedding_dimension(self) -> int:

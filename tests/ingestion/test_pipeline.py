@@ -111,3 +111,19 @@ def test_aligned_embeddings_tell_people_apart(face_engine):
     different_people = min(1 - float(np.dot(k, r)) for k in kit for r in rose)
     assert same_person < 0.5
     assert different_people > 0.6
+
+
+def test_batched_sface_gives_the_embeddings_deepface_gives(face_engine):
+    from ingestion.pipeline.embed import FaceEmbedder
+    from ingestion.pipeline.weights import deepface_environment
+
+    crops = []
+    for name in ("barack_obama/obama.jpg", "joe_biden/biden.jpg", "rose_leslie/img1.jpg"):
+        image = cv2.imread(str(PEOPLE / name))
+        largest = max(face_engine.detector.detect(image), key=lambda d: d.size_px)
+        crops.append(align_face(image, largest, face_engine.embedder.input_size_px))
+    with deepface_environment(settings.FACE_MODELS_DIR, allow_download=False):
+        one_at_a_time = FaceEmbedder("SFace")  # no weights folder: DeepFace's own way
+    batched = face_engine.embedder.embed(crops)
+    assert np.abs(batched - one_at_a_time.embed(crops)).max() < 1e-4
+    assert float(batched[0] @ batched[1]) < 0.5  # and they still tell people apart
