@@ -93,10 +93,13 @@ def main() -> None:
         if not args.only or any(part in name for part in args.only)
     }
     rows = {}
+    if args.only and args.output.exists():  # a partial run updates those rows, keeps the rest
+        rows = json.loads(args.output.read_text())["rows"]
     for name, overrides in chosen.items():
         print(f"evaluating: {name}", file=sys.stderr, flush=True)
         rows[name] = {"environment": overrides, **headline(evaluate(args.dataset, overrides))}
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    rows = {name: rows[name] for name in CONFIGURATIONS if name in rows}  # in table order
     args.output.write_text(json.dumps({"dataset": str(args.dataset), "rows": rows}, indent=2))
     print(markdown(rows))
 

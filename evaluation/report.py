@@ -111,8 +111,12 @@ def _distance_histogram(result: dict, path: Path) -> str:
     ]
     for axis, (title, distances) in zip(axes, panels, strict=True):
         bins = [i / 50 for i in range(0, 76)]
-        axis.hist(distances.get("different", []), bins=bins, alpha=0.6, label="different people")
-        axis.hist(distances.get("same", []), bins=bins, alpha=0.6, label="same person")
+        # Normalised: a few dozen same-person pairs against thousands of different ones.
+        for kind, label in (("different", "different people"), ("same", "same person")):
+            values = distances.get(kind, [])
+            if values:
+                axis.hist(values, bins=bins, alpha=0.6, density=True,
+                          label=f"{label} ({len(values)} pairs)")  # fmt: skip
         axis.axvline(config["clustering_threshold"], color="black", linestyle="--",
                      label=f"grouping threshold {config['clustering_threshold']}")  # fmt: skip
         far = result["verification"].get("rates_at", {}).get("far_1pct")
@@ -121,7 +125,7 @@ def _distance_histogram(result: dict, path: Path) -> str:
                          label=f"1% FAR {far['threshold']}")  # fmt: skip
         axis.set_title(title)
         axis.set_xlabel("cosine distance")
-        axis.set_ylabel("pairs")
+        axis.set_ylabel("share of pairs (density)")
         axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=90)
@@ -148,8 +152,10 @@ def _precision_recall_curve(result: dict, path: Path) -> str:
     axis.set_xlabel("pairwise recall (same person kept together)")
     axis.set_ylabel("pairwise precision (different people kept apart)")
     axis.set_title("Grouping over thresholds (0.5x to 1.2x)")
-    axis.set_xlim(0, 1.02)
-    axis.set_ylim(0, 1.02)
+    recalls = [r["pairwise_recall"] for r in sweep["rows"]] + [chosen["recall"]]
+    precisions = [r["pairwise_precision"] for r in sweep["rows"]] + [chosen["precision"]]
+    axis.set_xlim(max(0.0, min(recalls) - 0.05), 1.01)
+    axis.set_ylim(max(0.0, min(precisions) - 0.05), 1.01)
     axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

@@ -101,9 +101,9 @@ class FaceDetector:
             else:
                 landmarks = None
             confidence = 1.0 if region.confidence is None else float(region.confidence)
-            detections.append(
-                Detection((region.x, region.y, region.w, region.h), confidence, landmarks)
-            )
+            # Some backends give numpy integers; boxes are plain floats everywhere (JSON, maths).
+            box = (float(region.x), float(region.y), float(region.w), float(region.h))
+            detections.append(Detection(box, confidence, landmarks))
         return detections
 
 

@@ -127,3 +127,15 @@ def test_batched_sface_gives_the_embeddings_deepface_gives(face_engine):
     batched = face_engine.embedder.embed(crops)
     assert np.abs(batched - one_at_a_time.embed(crops)).max() < 1e-4
     assert float(batched[0] @ batched[1]) < 0.5  # and they still tell people apart
+
+
+def test_boxes_are_plain_floats_whatever_the_detector(face_engine):
+    # OpenCV's Haar detector (through DeepFace) gives numpy integers, which the database's JSON
+    # field cannot store: `evaluate FACE_DETECTOR=opencv` failed on them once.
+    from ingestion.pipeline.detect import FaceDetector
+    from ingestion.pipeline.weights import deepface_environment
+
+    with deepface_environment(settings.FACE_MODELS_DIR, allow_download=False):
+        haar = FaceDetector("opencv", 0.0, 1280)
+    found = haar.detect(cv2.imread(str(PEOPLE / "barack_obama" / "obama.jpg")))
+    assert found and all(type(v) is float for d in found for v in d.box)

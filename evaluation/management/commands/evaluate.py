@@ -35,6 +35,13 @@ CATALOG_VARIABLES = (
 )
 
 
+def plain_number(value):
+    """numpy numbers (a detector's int32 boxes, say) as the JSON numbers they are."""
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def throwaway_catalog_environment(catalog_dir: Path) -> dict[str, str]:
     """This process's environment, with every setting that points at a catalog pointed at
     `catalog_dir` instead (face-engine settings stay, so configurations can be compared)."""
@@ -106,7 +113,8 @@ class Command(BaseCommand):
         result = run_evaluation(dataset, log=lambda line: self.stderr.write(line))
         if report_dir:
             write_report(result, report_dir)
+        text = json.dumps(result, default=plain_number)
         if result_file:
-            result_file.write_text(json.dumps(result))
+            result_file.write_text(text)
         else:
-            self.stdout.write(json.dumps(result, indent=2))
+            self.stdout.write(text)
