@@ -53,28 +53,19 @@ def group_vectors(
             linkage="average",
         ).fit_predict(distances)
     elif algorithm == "hdbscan":
-        labels = _hdbscan(distances, distance_threshold, min_samples)
+        labels = _hdbscan(distances, min_samples)
     else:
         raise ValueError(f"unknown clustering algorithm {algorithm!r}; use one of {ALGORITHMS}")
     return split_conflicting_groups(labels, distances, conflicts)
 
 
-def _hdbscan(distances: np.ndarray, distance_threshold: float, min_samples: int) -> np.ndarray:
-    """HDBSCAN: density-based like DBSCAN but for clusters of different densities; groups
-    closer than the threshold stay together (cluster_selection_epsilon)."""
-    try:
-        labels = HDBSCAN(
-            min_cluster_size=2,
-            min_samples=min_samples,
-            metric="precomputed",
-            cluster_selection_epsilon=distance_threshold,
-            copy=True,
-        ).fit_predict(distances)
-    except TypeError:
-        # scikit-learn 1.9 fails its epsilon search when the threshold reaches the root of the
-        # cluster tree; at that point HDBSCAN's answer is DBSCAN's at the same distance.
-        labels = DBSCAN(eps=distance_threshold, min_samples=min_samples, metric="precomputed")
-        labels = labels.fit_predict(distances)
+def _hdbscan(distances: np.ndarray, min_samples: int) -> np.ndarray:
+    """HDBSCAN: density-based like DBSCAN, but it finds the cut for each cluster itself, so the
+    distance threshold is not used. (Its cluster_selection_epsilon, which would add one, fails
+    inside scikit-learn 1.9 on real face distances: TypeError in its epsilon search.)"""
+    labels = HDBSCAN(
+        min_cluster_size=2, min_samples=min_samples, metric="precomputed", copy=True
+    ).fit_predict(distances)
     noise = labels < 0  # outliers are people seen once, each their own group
     labels[noise] = labels.max() + 1 + np.arange(noise.sum())
     return labels

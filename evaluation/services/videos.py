@@ -237,8 +237,10 @@ def threshold_sweep(labels: CatalogLabels, factors=None) -> dict:
     factors = factors or [round(0.5 + 0.05 * i, 2) for i in range(15)]  # 0.5x .. 1.2x
     results = []
     for algorithm in ("dbscan", "agglomerative", "hdbscan"):
-        # Without the "seen in one frame: two people" constraint, at the chosen threshold only.
-        runs = [(f, True) for f in factors] + [(1.0, False)]
+        # Without the "seen in one frame: two people" constraint, at the chosen threshold only;
+        # HDBSCAN chooses its own cut, so it has one row each.
+        runs = [(f, True) for f in factors] if algorithm != "hdbscan" else [(1.0, True)]
+        runs.append((1.0, False))
         for factor, constrained in runs:
             threshold = round(chosen * factor, 4)
             grouped = group_vectors(
@@ -253,7 +255,7 @@ def threshold_sweep(labels: CatalogLabels, factors=None) -> dict:
                 {
                     "algorithm": algorithm,
                     "cannot_link": constrained,
-                    "threshold": threshold,
+                    "threshold": threshold if algorithm != "hdbscan" else None,
                     "pairwise_precision": round(pairwise.precision, 4),
                     "pairwise_recall": round(pairwise.recall, 4),
                     "bcubed_f": round(bcubed.f, 4),

@@ -12,7 +12,7 @@ def _unit(vectors):
 
 def test_tracks_seen_in_one_frame_are_never_grouped_even_when_alike():
     vectors = _unit([[1, 0, 0], [1, 0.01, 0], [0, 1, 0]])
-    for algorithm in ("dbscan", "agglomerative"):
+    for algorithm in ("dbscan", "agglomerative", "hdbscan"):
         labels = group_vectors(vectors, [(0, 1)], algorithm=algorithm, distance_threshold=0.5)
         assert labels[0] != labels[1]
 
@@ -27,6 +27,6 @@ def test_a_dbscan_chain_through_a_conflict_is_split():
 
 def test_close_vectors_group_and_far_ones_do_not():
     vectors = _unit([[1, 0, 0], [1, 0.1, 0], [0, 0, 1], [0, 0.1, 1]])
-    for algorithm in ("dbscan", "agglomerative"):
+    for algorithm in ("dbscan", "agglomerative", "hdbscan"):
         labels = group_vectors(vectors, [], algorithm=algorithm, distance_threshold=0.3)
         assert labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2]
