@@ -49,11 +49,16 @@ class FaceDetector:
         self.max_scale = min(1.0, smallest / min_face_px) if smallest else 1.0
         self._client = modeling.build_model(task="face_detector", model_name=backend)
 
-    def detect(self, frame_bgr: np.ndarray) -> list[Detection]:
-        height, width = frame_bgr.shape[:2]
-        longest = max(height, width)
+    def full_scale(self, frame_shape) -> float:
+        """The scale that finds the smallest face wanted anywhere in a frame of this shape."""
+        longest = max(frame_shape[:2])
         scale = max(self.max_scale, min(1.0, MIN_DETECTION_SIDE_PX / longest))
-        scale = min(scale, self.max_side_px / longest)
+        return min(scale, self.max_side_px / longest)
+
+    def detect(self, frame_bgr: np.ndarray, scale: float | None = None) -> list[Detection]:
+        """Faces in the frame, found at `scale` (default: full_scale), boxes in frame pixels."""
+        height, width = frame_bgr.shape[:2]
+        scale = self.full_scale(frame_bgr.shape) if scale is None else scale
         image = frame_bgr
         if scale < 1.0:
             image = cv2.resize(
@@ -113,3 +118,32 @@ def _rescale(detection: Detection, factor: float) -> Detection:
     return Detection(
         (x * factor, y * factor, w * factor, h * factor), detection.confidence, landmarks
     )
+
+
+class DetectionScale:
+    """How large to detect each sampled frame: only as large as the faces on screen need.
+
+    Once every face on screen is big, the next frames are shrunk until the smallest is about
+    TRACKED_FACE_PX at the detector (landmarks stay precise enough for alignment there). The
+    full scale, which finds the smallest wanted face anywhere, is used at every cut, whenever
+    the last frame had no face or only small ones, and at least every few seconds, so a small
+    face walking in is found within that time.
+    """
+
+    TRACKED_FACE_PX = 96
+    MIN_SIDE_PX = 320
+    FULL_EVERY_S = 3.0
+
+    def __init__(self, detector: FaceDetector) -> None:
+        self.detector = detector
+        self._last_full_s: float | None = None
+
+    def choose(self, frame_shape, time_s: float, new_shot: bool, smallest_face_px) -> float:
+        full = self.detector.full_scale(frame_shape)
+        due = self._last_full_s is None or time_s - self._last_full_s >= self.FULL_EVERY_S
+        if new_shot or due or not smallest_face_px:
+            self._last_full_s = time_s
+            return full
+        longest = max(frame_shape[:2])
+        reduced = max(self.TRACKED_FACE_PX / smallest_face_px, self.MIN_SIDE_PX / longest)
+        return min(full, reduced)

@@ -139,3 +139,23 @@ def test_boxes_are_plain_floats_whatever_the_detector(face_engine):
         haar = FaceDetector("opencv", 0.0, 1280)
     found = haar.detect(cv2.imread(str(PEOPLE / "barack_obama" / "obama.jpg")))
     assert found and all(type(v) is float for d in found for v in d.box)
+
+
+def test_frames_with_only_big_faces_are_detected_smaller_and_full_size_comes_back(face_engine):
+    from ingestion.pipeline.detect import DetectionScale
+
+    scales = DetectionScale(face_engine.detector)
+    shape = (720, 1280, 3)
+    full = face_engine.detector.full_scale(shape)
+    assert scales.choose(shape, 0.0, True, None) == full  # first frame: look everywhere
+    reduced = scales.choose(shape, 1.0, False, 300.0)  # only a 300 px face on screen
+    assert reduced < full and 300 * reduced >= DetectionScale.TRACKED_FACE_PX
+    assert scales.choose(shape, 2.0, False, 30.0) == full  # a small face: full size again
+    assert scales.choose(shape, 2.5, True, 300.0) == full  # a cut: look everywhere
+    assert scales.choose(shape, 3.0, False, 300.0) < full
+    assert scales.choose(shape, 5.6, False, 300.0) == full  # at least every 3 s
+    # and a big face is still found, where it is, at the reduced size
+    image = cv2.imread(str(PEOPLE / "barack_obama" / "obama.jpg"))
+    at_full = max(face_engine.detector.detect(image), key=lambda d: d.size_px)
+    small = max(face_engine.detector.detect(image, 0.25), key=lambda d: d.size_px)
+    assert abs(small.box[0] - at_full.box[0]) < 0.1 * at_full.box[2]
