@@ -74,6 +74,25 @@ class FaceDetector:
             detections = [_rescale(d, 1.0 / scale) for d in detections]
         return [d for d in detections if d.confidence >= self.min_confidence]
 
+    def detect_around(
+        self, frame_bgr: np.ndarray, boxes, face_px: int, margin: float = 1.0
+    ) -> list[Detection]:
+        """Faces near known boxes only: each box grown by `margin` times its size on every side,
+        searched at the size that makes its face about `face_px`; duplicates merged."""
+        height, width = frame_bgr.shape[:2]
+        found: list[Detection] = []
+        for x, y, w, h in boxes:
+            x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
+            x1, y1 = min(width, int(x + (1 + margin) * w)), min(height, int(y + (1 + margin) * h))
+            if x1 - x0 < 8 or y1 - y0 < 8:
+                continue
+            scale = min(1.0, face_px / max(w, h, 1.0))
+            for detection in self.detect(frame_bgr[y0:y1, x0:x1], scale):
+                moved = _offset(detection, x0, y0)
+                if all(box_iou(moved.box, kept.box) < 0.5 for kept in found):
+                    found.append(moved)
+        return found
+
     def _detect_yunet(self, image: np.ndarray) -> list[Detection]:
         yunet = self._client.model  # cv2.FaceDetectorYN inside DeepFace's client
         yunet.setInputSize((image.shape[1], image.shape[0]))
@@ -112,6 +131,24 @@ class FaceDetector:
         return detections
 
 
+def _offset(detection: Detection, dx: float, dy: float) -> Detection:
+    x, y, w, h = detection.box
+    shift = np.array([dx, dy], dtype=np.float32)
+    landmarks = None if detection.landmarks is None else detection.landmarks + shift
+    return Detection((x + dx, y + dy, w, h), detection.confidence, landmarks)
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two x, y, w, h boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
+
+
 def _rescale(detection: Detection, factor: float) -> Detection:
     x, y, w, h = detection.box
     landmarks = None if detection.landmarks is None else detection.landmarks * factor
@@ -120,27 +157,54 @@ def _rescale(detection: Detection, factor: float) -> Detection:
     )
 
 
-class DetectionScale:
-    """How large to detect each sampled frame: only as large as the faces on screen need.
+class FrameDetector:
+    """Detects the sampled frames of one video, each only as thoroughly as it needs.
 
-    Once every face on screen is big, the next frames are shrunk until the smallest is about
-    TRACKED_FACE_PX at the detector (landmarks stay precise enough for alignment there). The
-    full scale, which finds the smallest wanted face anywhere, is used at every cut, whenever
-    the last frame had no face or only small ones, and at least every few seconds, so a small
-    face walking in is found within that time.
+    - Between whole-frame passes (at most WHOLE_FRAME_EVERY_S apart, at every cut, and as soon
+      as a face is lost), only the neighbourhood of the faces of the previous sample is
+      searched: at 5 samples a second most frames cost a few small crops, and a face walking
+      in is found within that time.
+    - A whole-frame pass is shrunk, once every face on screen is big, until the smallest is
+      about TRACKED_FACE_PX at the detector (landmarks stay precise enough for alignment); the
+      full size, which finds the smallest wanted face anywhere, comes back at every cut,
+      whenever the last frame had no or only small faces, and every FULL_SIZE_EVERY_S.
     """
 
     TRACKED_FACE_PX = 96
     MIN_SIDE_PX = 320
-    FULL_EVERY_S = 3.0
+    FULL_SIZE_EVERY_S = 3.0
+    WHOLE_FRAME_EVERY_S = 0.5
 
-    def __init__(self, detector: FaceDetector) -> None:
+    def __init__(self, detector: FaceDetector, min_face_px: int) -> None:
         self.detector = detector
+        self.min_face_px = min_face_px
         self._last_full_s: float | None = None
+        self._last_whole_s: float | None = None
+        self._previous: list[Detection] = []
+
+    def detect(self, frame_bgr: np.ndarray, time_s: float, new_shot: bool) -> list[Detection]:
+        previous = self._previous
+        recent = self._last_whole_s is not None and (
+            time_s - self._last_whole_s < self.WHOLE_FRAME_EVERY_S - 1e-6
+        )
+        found = None
+        if previous and recent and not new_shot:
+            boxes = [d.box for d in previous]
+            found = self.detector.detect_around(frame_bgr, boxes, self.TRACKED_FACE_PX)
+            if len(found) < len(previous):
+                found = None  # a face was lost: look at the whole frame again
+        if found is None:
+            smallest = min((d.size_px for d in previous), default=None)
+            scale = self.choose(frame_bgr.shape, time_s, new_shot, smallest)
+            found = self.detector.detect(frame_bgr, scale)
+            self._last_whole_s = time_s
+        self._previous = [d for d in found if d.size_px >= self.min_face_px]
+        return self._previous
 
     def choose(self, frame_shape, time_s: float, new_shot: bool, smallest_face_px) -> float:
+        """The scale of a whole-frame pass."""
         full = self.detector.full_scale(frame_shape)
-        due = self._last_full_s is None or time_s - self._last_full_s >= self.FULL_EVERY_S
+        due = self._last_full_s is None or time_s - self._last_full_s >= self.FULL_SIZE_EVERY_S
         if new_shot or due or not smallest_face_px:
             self._last_full_s = time_s
             return full

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .detect import box_iou
+
 Embed = Callable[[list[np.ndarray]], np.ndarray]  # aligned crops -> L2-normalised vectors
 
 # A face this much overlapping a track's last box, of about its size, continues it (no cut).
@@ -111,16 +113,6 @@ class FaceTrack:
     @property
     def end_time_s(self) -> float:
         return self.detections[-1][0]
-
-
-def box_iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
 
 
 class FaceTracker:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .align import align_face, display_crop
-from .detect import DetectionScale, FaceDetector
+from .detect import FaceDetector, FrameDetector
 from .embed import FaceEmbedder
 from .frames import FramePrefetcher, VideoDecodeError, VideoInfo, open_video, sample_frames
 from .quality import face_quality
@@ -82,23 +82,14 @@ def process_video(
         faces_per_track=config.faces_per_track,
     )
     size = engine.embedder.input_size_px
-    scales = DetectionScale(engine.detector)
-    smallest_face_px = None
+    frame_detector = FrameDetector(engine.detector, config.min_face_px)
     try:
         with FramePrefetcher(sample_frames(capture, info, config.sample_fps)) as frames:
             for frame in frames:
                 result.frames_sampled += 1
                 result.sample_times_s.append(frame.time_s)
                 result.frames_decoded = frame.frame_index + 1
-                scale = scales.choose(
-                    frame.image_bgr.shape, frame.time_s, frame.new_shot, smallest_face_px
-                )
-                detections = [
-                    d
-                    for d in engine.detector.detect(frame.image_bgr, scale)
-                    if d.size_px >= config.min_face_px
-                ]
-                smallest_face_px = min((d.size_px for d in detections), default=None)
+                detections = frame_detector.detect(frame.image_bgr, frame.time_s, frame.new_shot)
                 result.faces_detected += len(detections)
                 faces = []
                 for d in detections:

@@ -142,14 +142,14 @@ def test_boxes_are_plain_floats_whatever_the_detector(face_engine):
 
 
 def test_frames_with_only_big_faces_are_detected_smaller_and_full_size_comes_back(face_engine):
-    from ingestion.pipeline.detect import DetectionScale
+    from ingestion.pipeline.detect import FrameDetector
 
-    scales = DetectionScale(face_engine.detector)
+    scales = FrameDetector(face_engine.detector, 20)
     shape = (720, 1280, 3)
     full = face_engine.detector.full_scale(shape)
     assert scales.choose(shape, 0.0, True, None) == full  # first frame: look everywhere
     reduced = scales.choose(shape, 1.0, False, 300.0)  # only a 300 px face on screen
-    assert reduced < full and 300 * reduced >= DetectionScale.TRACKED_FACE_PX
+    assert reduced < full and 300 * reduced >= FrameDetector.TRACKED_FACE_PX
     assert scales.choose(shape, 2.0, False, 30.0) == full  # a small face: full size again
     assert scales.choose(shape, 2.5, True, 300.0) == full  # a cut: look everywhere
     assert scales.choose(shape, 3.0, False, 300.0) < full
@@ -159,3 +159,23 @@ def test_frames_with_only_big_faces_are_detected_smaller_and_full_size_comes_bac
     at_full = max(face_engine.detector.detect(image), key=lambda d: d.size_px)
     small = max(face_engine.detector.detect(image, 0.25), key=lambda d: d.size_px)
     assert abs(small.box[0] - at_full.box[0]) < 0.1 * at_full.box[2]
+
+
+def test_between_whole_frame_passes_the_faces_are_found_around_where_they_were(face_engine):
+    from ingestion.pipeline.detect import FrameDetector
+
+    capture, info = open_video(VIDEOS / "friends_poker.mp4")
+    frames = [f for f, _ in zip(sample_frames(capture, info, 5.0), range(10), strict=False)]
+    capture.release()
+    detector = FrameDetector(face_engine.detector, 20)
+    around = [detector.detect(f.image_bgr, f.time_s, f.new_shot) for f in frames]
+    whole = [face_engine.detector.detect(f.image_bgr) for f in frames]
+    # the two players of the first shot in every sample (the whole frame sometimes adds a
+    # partial face at the edge, which the truth file leaves unlabeled)
+    assert [len(a) for a in around] == [2] * len(frames)
+    for found, reference in zip(around, whole, strict=True):
+        for a in (d.box for d in found):
+            assert any(
+                abs(a[0] - w[0]) < 0.15 * w[2] and abs(a[2] - w[2]) < 0.25 * w[2]
+                for w in (d.box for d in reference)
+            )
