@@ -1,21 +1,22 @@
 """Our video pipeline against the naive DeepFace loop, side by side, on the same videos.
 
     .venv/bin/python benchmarks/pipeline.py [DATASET_DIR] [--fps 1] [--long] [--profile]
+                                            [--output FILE]
 
-- naive: what the obvious script does. Every sampled frame (same rate, same timestamps rule)
-  goes to `DeepFace.represent` with the same detector and model as ours; every face found is
-  embedded; all faces of all videos are grouped by average linkage at DeepFace's own
-  threshold, with no tracks and no constraints.
-- ours: `process_video` (tracks absorb frames, detection sized to the faces, batched SFace,
-  decoding in a thread), then all tracks of all videos grouped as `manage.py cluster` does.
+- naive (GitHub issue 6): every sampled frame (`sample_frames`: our rate and timestamps) goes
+  to `DeepFace.represent` with our detector and model, every face found is embedded, and all
+  faces of all videos are grouped by average linkage at DeepFace's verification threshold.
+- ours: `process_video` on each video, then all tracks grouped as `manage.py cluster` does.
 
-Each side runs in its own process, models loaded once (load time reported apart), so peak RSS
-is its own. Per video and in total: wall time, real-time factor, frames decoded and sampled,
+Each side runs in its own process (models loaded once, load time apart), so peak RSS is its
+own. Per video and in total: wall and CPU seconds, real-time factor, frames decoded and sampled,
 faces detected and embedded, tracks, people, detection recall and BCubed F against the
-`.truth.json` files. `--long` adds 1-minute and 10-minute videos made by concatenating the
-shared videos (1280x720 H.264, imageio-ffmpeg's ffmpeg) to show time grows linearly;
-`--profile` adds a pyinstrument summary of where our time goes. Writes
-benchmarks/results/pipeline[_fps<N>].json and prints Markdown tables.
+`.truth.json` files. `--fps` sets both sampling rates (default: our setting). `--long` adds
+1- and 10-minute 1280x720 H.264 videos joined from the shared videos with people in them
+(imageio-ffmpeg's ffmpeg), each run in its own process, to check time and memory grow linearly.
+`--profile` adds a pyinstrument summary of our side from a separate run, so the timings carry
+no profiler overhead. Writes benchmarks/results/pipeline.json (pipeline_fps<N>.json at other
+rates, pipeline_profile.txt) and prints Markdown. The machine is shared: load averages are kept.
 """
 
 from __future__ import annotations
@@ -23,334 +24,418 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
+from functools import partial
+from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "faaaaaces.settings")
 RESULTS = REPO / "benchmarks" / "results"
-VIDEO_SUFFIXES = {".mp4", ".avi"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov"}
+PIXELS_720P = 1280 * 720
+PROFILE_LINES = 40
 
 
-def naive_side(paths: list[Path], fps: float) -> dict:
-    import numpy as np
+def clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def elapsed(since: tuple[float, float]) -> dict:
+    """Wall seconds, and CPU seconds of all this process's threads (less hurt by other load)."""
+    wall_s, cpu_s = time.perf_counter() - since[0], time.process_time() - since[1]
+    return {"seconds": wall_s, "cpu_seconds": cpu_s}
+
+
+def naive_side(paths: list[Path], fps: float | None) -> dict:
+    """DeepFace.represent on every sampled frame, every real face embedded, grouped naively."""
+    from deepface.commons import weight_utils
     from django.conf import settings
 
-    from ingestion.pipeline.frames import open_video
+    from ingestion.pipeline.frames import open_video, sample_frames
     from ingestion.pipeline.thresholds import verification_distance
-    from ingestion.pipeline.weights import deepface_environment
+    from ingestion.pipeline.weights import deepface_environment, weights_dir
     from ingestion.services.engine import pipeline_config
 
     config = pipeline_config()
+    fps = fps or config.sample_fps
+    requested: dict[str, bool] = {}
     started = time.perf_counter()
-    with deepface_environment(settings.FACE_MODELS_DIR, allow_download=False):
+    with deepface_environment(settings.FACE_MODELS_DIR, False):
         from deepface import DeepFace
 
-        def represent(image):
-            return DeepFace.represent(
-                img_path=image,
-                model_name=config.recognition_model,
-                detector_backend=config.detector_backend,
-                enforce_detection=False,
-                align=True,
-            )
+        guard = weight_utils.download_weights_if_necessary  # refuses to download: record it too
 
-        represent(np.zeros((64, 64, 3), dtype=np.uint8))  # load the models
+        def record(file_name: str, source_url, compress_type=None) -> str:
+            requested[file_name] = (weights_dir(settings.FACE_MODELS_DIR) / file_name).is_file()
+            return guard(file_name, source_url, compress_type)
+
+        weight_utils.download_weights_if_necessary = record  # the environment restores it
+
+        represent = partial(DeepFace.represent, model_name=config.recognition_model,
+                            detector_backend=config.detector_backend,
+                            enforce_detection=False, align=True)  # fmt: skip
+        represent(np.zeros((64, 64, 3), dtype=np.uint8))  # loads both models
         load_s = time.perf_counter() - started
-        rows, faces = [], []  # faces: (video number, detection list, vector)
+        rows, items, vectors = [], [], []
         for number, path in enumerate(paths):
-            begun = time.perf_counter()
+            since = clock()
             capture, info = open_video(path)
-            row = {"video": path.name, "path": str(path), "duration_s": info.duration_s,
-                   "height": info.height,
-                   "frames_decoded": 0, "frames_sampled": 0, "faces_detected": 0}  # fmt: skip
-            samples, next_s, index = [], 0.0, -1
-            while capture.grab():  # the loop a script writes: grab all, decode the sampled ones
-                index += 1
-                time_s = index / info.fps
-                if time_s + 0.5 / info.fps < next_s:
-                    continue
-                next_s += 1.0 / fps
-                ok, image = capture.retrieve()
-                if not ok:
-                    continue
-                row["frames_sampled"] += 1
-                boxes = []
-                for found in represent(image):
-                    if found.get("face_confidence", 0) <= 0:
-                        continue  # DeepFace's "no face" placeholder: the whole frame
-                    area = found["facial_area"]
-                    box = [area["x"], area["y"], area["w"], area["h"]]
-                    boxes.append(box)
-                    vector = np.asarray(found["embedding"], dtype=np.float32)
-                    faces.append((number, [time_s, index, *box], vector / np.linalg.norm(vector)))
-                row["faces_detected"] += len(boxes)
-                samples.append((round(time_s, 3), boxes))
-            row["frames_decoded"] = index + 1
-            capture.release()
-            row["seconds"] = time.perf_counter() - begun
-            row["faces_embedded"] = row["faces_detected"]
-            row["samples"] = samples
+            row = video_row(path, info)
+            samples = []
+            try:
+                for frame in sample_frames(capture, info, fps):
+                    row["frames_sampled"] += 1
+                    row["frames_decoded"] = frame.frame_index + 1
+                    boxes = []
+                    for found in represent(frame.image_bgr):
+                        if found.get("face_confidence", 0) <= 0:
+                            continue  # DeepFace's "no face" placeholder: the whole frame
+                        area = found["facial_area"]
+                        box = [area["x"], area["y"], area["w"], area["h"]]
+                        boxes.append(box)
+                        items.append((number, [[frame.time_s, frame.frame_index, *box]]))
+                        vector = np.asarray(found["embedding"], dtype=np.float32)
+                        vectors.append(vector / np.linalg.norm(vector))
+                    row["faces_detected"] += len(boxes)
+                    samples.append((frame.time_s, boxes))
+            finally:
+                capture.release()
+            row.update(elapsed(since), faces_embedded=row["faces_detected"], samples=samples)
             rows.append(row)
-    vectors = np.asarray([f[2] for f in faces]) if faces else np.zeros((0, 128))
-    tracks = [(f[0], [f[1]]) for f in faces]  # every face on its own: no tracking
-    return finish_side(rows, tracks, vectors, [], "agglomerative",
-                       verification_distance(config.recognition_model), load_s)  # fmt: skip
+    side_config = {"sample_fps": fps, "detector_backend": config.detector_backend,
+                   "recognition_model": config.recognition_model, "algorithm": "agglomerative",
+                   "distance_threshold": verification_distance(config.recognition_model),
+                   "weight_files_requested_and_present": requested}  # fmt: skip
+    return finish_side(rows, items, vectors, [], side_config, load_s)
 
 
-def our_side(paths: list[Path], fps: float, profile: bool) -> dict:
-    import numpy as np
+def load_engine(fps: float | None):
+    """The engine the product uses, or one like it at another sampling rate."""
+    from django.conf import settings
+
+    from ingestion.pipeline.video import FaceEngine
+    from ingestion.services.engine import get_face_engine, pipeline_config
+
+    config = pipeline_config()
+    if fps is None or fps == config.sample_fps:
+        return get_face_engine()
+    return FaceEngine(replace(config, sample_fps=fps), settings.FACE_MODELS_DIR)
+
+
+def our_side(paths: list[Path], fps: float | None) -> dict:
+    """process_video on each video, then all tracks grouped as `manage.py cluster` does."""
     from django.conf import settings
 
     from catalog.services.clustering import grouping_threshold
-    from ingestion.pipeline.video import FaceEngine, process_video
-    from ingestion.services.engine import pipeline_config
+    from ingestion.pipeline.video import process_video
 
     started = time.perf_counter()
-    config = replace(pipeline_config(), sample_fps=fps)
-    engine = FaceEngine(config, settings.FACE_MODELS_DIR)
+    engine = load_engine(fps)
     load_s = time.perf_counter() - started
-    profiler = None
-    if profile:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(interval=0.005)
-        profiler.start()
-    rows, tracks, vectors = [], [], []
+    rows, items, vectors = [], [], []
     for number, path in enumerate(paths):
-        begun = time.perf_counter()
+        since = clock()
         found = process_video(path, engine)
+        timing = elapsed(since)
         boxes_at: dict[float, list] = {}
         for track in found.tracks:
-            tracks.append((number, track.detections))
+            items.append((number, track.detections))
             mean = np.mean([f.embedding for f in track.best_faces], axis=0)
             vectors.append(mean / np.linalg.norm(mean))
             for detection in track.detections:
                 boxes_at.setdefault(detection[0], []).append(detection[2:6])
-        rows.append({
-            "video": path.name, "path": str(path), "duration_s": found.info.duration_s,
-            "height": found.info.height,
-            "seconds": time.perf_counter() - begun, "frames_decoded": found.frames_decoded,
-            "frames_sampled": found.frames_sampled, "faces_detected": found.faces_detected,
-            "faces_embedded": found.faces_embedded, "tracks": len(found.tracks),
-            "samples": [(t, boxes_at.get(t, [])) for t in found.sample_times_s],
-        })  # fmt: skip
-    summary = None
-    if profiler:
-        profiler.stop()
-        summary = profiler.output_text(unicode=False, color=False, show_all=False)
-    vectors = np.asarray(vectors) if vectors else np.zeros((0, 128))
-    frames = [frozenset(int(d[1]) for d in detections) for _, detections in tracks]
+        row = video_row(path, found.info)
+        row.update(timing, frames_decoded=found.frames_decoded,
+                   frames_sampled=found.frames_sampled, faces_detected=found.faces_detected,
+                   faces_embedded=found.faces_embedded, tracks=len(found.tracks),
+                   samples=[(t, boxes_at.get(t, [])) for t in found.sample_times_s])  # fmt: skip
+        rows.append(row)
+    frames = [{int(d[1]) for d in detections} for _, detections in items]
     cannot_link = [
         (a, b)
-        for a in range(len(tracks))
-        for b in range(a + 1, len(tracks))
-        if tracks[a][0] == tracks[b][0] and frames[a] & frames[b]
+        for a in range(len(items))
+        for b in range(a + 1, len(items))
+        if items[a][0] == items[b][0] and frames[a] & frames[b]
     ]
-    result = finish_side(rows, tracks, vectors, cannot_link, settings.CLUSTERING_ALGORITHM,
-                         grouping_threshold(config.recognition_model), load_s)  # fmt: skip
-    if summary:
-        result["profile"] = summary
-    return result
+    model = engine.config.recognition_model
+    side_config = {**asdict(engine.config), "algorithm": settings.CLUSTERING_ALGORITHM,
+                   "distance_threshold": grouping_threshold(model)}  # fmt: skip
+    return finish_side(rows, items, vectors, cannot_link, side_config, load_s)
 
 
-def finish_side(rows, tracks, vectors, cannot_link, algorithm, threshold, load_s) -> dict:
-    """Group, score against the truth files, and add totals and peak memory."""
+def profile_side(paths: list[Path], fps: float | None) -> dict:
+    """Where our time goes, over all videos: pyinstrument's call tree, trimmed."""
+    from pyinstrument import Profiler
+
+    from ingestion.pipeline.video import process_video
+
+    engine = load_engine(fps)
+    profiler = Profiler(interval=0.005)
+    profiler.start()
+    for path in paths:
+        process_video(path, engine)
+    profiler.stop()
+    text = profiler.output_text(unicode=False, color=False, show_all=False)
+    return {"profile": "\n".join(text.strip("\n").splitlines()[:PROFILE_LINES]) + "\n"}
+
+
+def video_row(path: Path, info) -> dict:
+    return {"video": path.name, "path": str(path), "duration_s": info.duration_s,
+            "width": info.width, "height": info.height, "frames_decoded": 0,
+            "frames_sampled": 0, "faces_detected": 0, "faces_embedded": 0}  # fmt: skip
+
+
+def finish_side(rows, items, vectors, cannot_link, side_config, load_s) -> dict:
+    """Group all items (tracks, or faces for naive), score against the truth files, add totals.
+
+    `items` holds (video number, detections) per grouped vector; a naive face is its own item.
+    """
     from catalog.grouping import group_vectors
-    from evaluation.scoring import (
-        VideoTruth,
-        bcubed_scores,
-        detection_recall,
-        labeled_appearances,
-        name_track_detections,
-    )
+    from evaluation import scoring
 
-    labels = group_vectors(vectors, cannot_link, algorithm=algorithm, distance_threshold=threshold)
+    since = clock()
+    labels = group_vectors(np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1),
+                           cannot_link, algorithm=side_config["algorithm"],
+                           distance_threshold=side_config["distance_threshold"])  # fmt: skip
+    grouping_s = elapsed(since)["seconds"]
     named, appearances = [], []
     for number, row in enumerate(rows):
-        own = [i for i, (video, _) in enumerate(tracks) if video == number]
+        own = [i for i, (video, _) in enumerate(items) if video == number]
         row["people"] = len({int(labels[i]) for i in own})
+        row["realtime_factor"] = row["duration_s"] / max(row["seconds"], 1e-9)
         truth_path = Path(row.pop("path")).with_suffix(".truth.json")
         samples = row.pop("samples")
-        if truth_path.exists():
-            truth = VideoTruth.load(truth_path)
-            found = labeled_appearances(truth, samples)
-            appearances += found
-            recall = detection_recall(found)
-            row["detection_recall"] = recall.rate
-            video_named = name_track_detections(truth, [(i, tracks[i][1]) for i in own])
-            named += [(name, int(labels[i])) for name, i in video_named]
-    summed = ["duration_s", "seconds", "frames_decoded", "frames_sampled"]
+        if not truth_path.exists():
+            continue
+        truth = scoring.VideoTruth.load(truth_path)
+        found = scoring.labeled_appearances(truth, samples)
+        appearances += found
+        recall = scoring.detection_recall(found)
+        row["detection_recall"] = recall.rate
+        row["appearances_found"], row["appearances_labeled"] = recall.found, recall.total
+        video_named = [
+            (name, int(labels[i]))
+            for name, i in scoring.name_track_detections(truth, [(i, items[i][1]) for i in own])
+        ]
+        row["bcubed_f"] = scoring.bcubed_scores(video_named).f if video_named else None
+        named += video_named
+    summed = ["duration_s", "seconds", "cpu_seconds", "frames_decoded", "frames_sampled"]
     summed += ["faces_detected", "faces_embedded"]
     totals = {key: sum(row[key] for row in rows) for key in summed}
-    totals["people"] = len(set(labels.tolist()))
-    totals["tracks"] = len(tracks)
-    totals["realtime_factor"] = totals["duration_s"] / max(totals["seconds"], 1e-9)
-    recall = detection_recall(appearances)
-    totals["detection_recall"] = recall.rate
-    totals["bcubed_f"] = bcubed_scores(named).f if named else None
-    totals["scored_detections"] = len(named)
-    for row in rows:
-        row["realtime_factor"] = row["duration_s"] / max(row["seconds"], 1e-9)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {
-        "load_models_s": load_s,
-        "videos": rows,
-        "totals": totals,
-        "peak_rss_mb": peak_kb / 1024,
-    }
+    recall = scoring.detection_recall(appearances)
+    totals.update(tracks=len(items) if "tracks" in rows[0] else None,
+                  people=len(set(labels.tolist())),
+                  realtime_factor=totals["duration_s"] / max(totals["seconds"], 1e-9),
+                  detection_recall=recall.rate, appearances_found=recall.found,
+                  appearances_labeled=recall.total, scored_detections=len(named),
+                  bcubed_f=scoring.bcubed_scores(named).f if named else None)  # fmt: skip
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"config": side_config, "load_models_s": load_s, "grouping_s": grouping_s,
+            "videos": rows, "totals": totals, "peak_rss_mb": peak_rss_mb,
+            "load_average_1min_at_end": os.getloadavg()[0]}  # fmt: skip
 
 
-def run_side(side: str, paths: list[Path], fps: float, profile: bool) -> dict:
+def run_side(side: str, paths: list[Path], fps: float | None) -> dict:
     """One side in a fresh process, so its peak memory and model loading are its own."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as output:
         result_path = Path(output.name)
-    command = [sys.executable, __file__, "--side", side, "--fps", str(fps),
-               "--side-output", str(result_path)]  # fmt: skip
-    if profile:
-        command.append("--profile")
-    command += ["--", str(REPO), *map(str, paths)]
-    subprocess.run(command, check=True)
+    command = [sys.executable, __file__, "--side", side, "--side-output", str(result_path)]
+    command += ["--fps", str(fps)] if fps else []
+    subprocess.run([*command, "--videos", *map(str, paths)], check=True)
     result = json.loads(result_path.read_text())
     result_path.unlink()
     return result
 
 
 def make_long_videos(sources: list[Path], folder: Path) -> list[Path]:
-    """1-minute and 10-minute 720p H.264 videos, the shared videos with people end to end.
+    """1-minute and 10-minute 1280x720 25 fps H.264 videos: the sources end to end, repeated.
 
-    Each source is first brought to one format (1280x720, 25 fps, H.264) so the pieces can be
-    joined without re-encoding; the 10-minute video is the 1-minute one ten times.
+    Each source is brought to one format first (scaled and padded) so the pieces join without
+    re-encoding; the 10-minute video is the 1-minute one ten times.
     """
     import imageio_ffmpeg
 
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    ffmpeg = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y"]
     scale = "scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:-1:-1,fps=25"
     pieces = []
     for number, source in enumerate(sources):
         piece = folder / f"piece{number:02d}.mp4"
-        subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-i", str(source), "-an", "-vf",
-                        scale, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-                        str(piece)], check=True)  # fmt: skip
+        subprocess.run([*ffmpeg, "-i", str(source), "-an", "-vf", scale, "-c:v", "libx264",
+                        "-preset", "veryfast", "-pix_fmt", "yuv420p", str(piece)],
+                       check=True)  # fmt: skip
         pieces.append(piece)
     listing = folder / "pieces.txt"
     listing.write_text("".join(f"file '{p}'\n" for p in pieces * 2))
-    one_minute = folder / "long_1min.mp4"
-    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-f", "concat", "-safe", "0", "-i",
-                    str(listing), "-t", "60", "-c", "copy", str(one_minute)],
-                   check=True)  # fmt: skip
-    ten_minutes = folder / "long_10min.mp4"
-    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-stream_loop", "9", "-i",
-                    str(one_minute), "-c", "copy", str(ten_minutes)], check=True)  # fmt: skip
+    one_minute, ten_minutes = folder / "long_1min.mp4", folder / "long_10min.mp4"
+    subprocess.run([*ffmpeg, "-f", "concat", "-safe", "0", "-i", str(listing), "-t", "60",
+                    "-c", "copy", str(one_minute)], check=True)  # fmt: skip
+    subprocess.run([*ffmpeg, "-stream_loop", "9", "-i", str(one_minute), "-c", "copy",
+                    str(ten_minutes)], check=True)  # fmt: skip
     return [one_minute, ten_minutes]
 
 
-def markdown(naive: dict, ours: dict) -> str:
-    lines = [
-        "| video | duration s | naive s | ours s | speed-up | ours x real time "
-        "| recall naive / ours | faces embedded naive / ours | people naive / ours |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for a, b in zip(naive["videos"], ours["videos"], strict=True):
-        lines.append(
-            f"| {a['video']} | {a['duration_s']:.1f} | {a['seconds']:.2f} | {b['seconds']:.2f} "
-            f"| {a['seconds'] / b['seconds']:.1f}x | {b['realtime_factor']:.0f} "
-            f"| {_fmt(a.get('detection_recall'))} / {_fmt(b.get('detection_recall'))} "
-            f"| {a['faces_embedded']} / {b['faces_embedded']} | {a['people']} / {b['people']} |"
-        )
-    a, b = naive["totals"], ours["totals"]
-    lines.append(
-        f"| **all** | {a['duration_s']:.1f} | {a['seconds']:.2f} | {b['seconds']:.2f} "
-        f"| **{a['seconds'] / b['seconds']:.1f}x** | {b['realtime_factor']:.0f} "
-        f"| {_fmt(a['detection_recall'])} / {_fmt(b['detection_recall'])} "
-        f"| {a['faces_embedded']} / {b['faces_embedded']} | {a['people']} / {b['people']} |"
-    )
-    lines.append(
-        f"\nBCubed F naive {_fmt(a['bcubed_f'])} / ours {_fmt(b['bcubed_f'])}; peak RSS naive "
-        f"{naive['peak_rss_mb']:.0f} MB / ours {ours['peak_rss_mb']:.0f} MB; model loading "
-        f"naive {naive['load_models_s']:.1f} s / ours {ours['load_models_s']:.1f} s."
-    )
-    return "\n".join(lines)
+def long_run(paths: list[Path], fps: float | None) -> dict:
+    """Each long video on each side in its own process: peak RSS per length, not cumulative."""
+    result = {}
+    for side in ("naive", "ours"):
+        rows = []
+        for path in paths:
+            run = run_side(side, [path], fps)
+            row = run["videos"][0]
+            row.update(peak_rss_mb=run["peak_rss_mb"], load_models_s=run["load_models_s"],
+                       seconds_per_minute=row["seconds"] / (row["duration_s"] / 60))  # fmt: skip
+            rows.append(row)
+        result[side] = {
+            "videos": rows,
+            # seconds per minute of video at 10 min over 1 min: 1.0 is perfectly linear
+            "growth_10min_over_1min": rows[-1]["seconds_per_minute"]
+            / rows[0]["seconds_per_minute"],
+        }
+    return result
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def has_people(path: Path) -> bool:
+    from evaluation.scoring import VideoTruth
+
+    truth = path.with_suffix(".truth.json")
+    return not truth.exists() or not VideoTruth.load(truth).expects_no_face
 
 
 def by_resolution(side: dict) -> dict:
-    groups = {"up to 720p": [], "1080p": []}
+    """Real-time factor of videos up to 1280x720 pixels and of bigger ones (the 1080p clip)."""
+    groups: dict[str, list] = {"<=720p": [], "1080p": []}
     for row in side["videos"]:
-        groups["1080p" if row["height"] > 720 else "up to 720p"].append(row)
+        groups["<=720p" if row["width"] * row["height"] <= PIXELS_720P else "1080p"].append(row)
     return {
-        name: sum(r["duration_s"] for r in rows) / sum(r["seconds"] for r in rows)
+        name: {
+            "videos": [r["video"] for r in rows],
+            "realtime_factor": sum(r["duration_s"] for r in rows) / sum(r["seconds"] for r in rows),
+        }
         for name, rows in groups.items()
         if rows
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("dataset", nargs="?", type=Path, default=REPO.parent / "shared" / "data")
-    parser.add_argument("--fps", type=float, default=1.0, help="sampled frames per second")
-    parser.add_argument("--long", action="store_true", help="add 1 and 10 minute videos")
-    parser.add_argument("--profile", action="store_true", help="profile our side")
-    parser.add_argument("--output", type=Path)
-    parser.add_argument("--side", choices=["naive", "ours"], help=argparse.SUPPRESS)
-    parser.add_argument("--side-output", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("videos", nargs="*", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.side:  # the child process of run_side
-        import django
+def _both(a: dict, b: dict, key: str, spec: str = ".3f") -> str:
+    """One field of a naive and an our result, as "naive / ours"."""
+    return " / ".join("-" if r.get(key) is None else format(r[key], spec) for r in (a, b))
 
-        django.setup()
-        if args.side == "naive":
-            result = naive_side(args.videos, args.fps)
-        else:
-            result = our_side(args.videos, args.fps, args.profile)
-        args.side_output.write_text(json.dumps(result))
-        return
-    paths = sorted(p for p in (args.dataset / "videos").iterdir() if p.suffix in VIDEO_SUFFIXES)
-    report = {"machine": machine(), "fps": args.fps, "dataset": str(args.dataset)}
-    report["naive"] = run_side("naive", paths, args.fps, False)
-    report["ours"] = run_side("ours", paths, args.fps, args.profile)
-    report["speedup"] = report["naive"]["totals"]["seconds"] / report["ours"]["totals"]["seconds"]
-    report["ours_realtime_by_resolution"] = by_resolution(report["ours"])
-    print(markdown(report["naive"], report["ours"]))
-    print("ours x real time by resolution:", report["ours_realtime_by_resolution"])
-    if args.long:
-        with tempfile.TemporaryDirectory() as folder:
-            with_people = [p for p in paths if not p.name.startswith("no_faces")]
-            long_paths = make_long_videos(with_people, Path(folder))
-            report["long"] = {
-                "naive": run_side("naive", long_paths, args.fps, False),
-                "ours": run_side("ours", long_paths, args.fps, False),
-            }
-        print(markdown(report["long"]["naive"], report["long"]["ours"]))
-    output = args.output or RESULTS / (
-        "pipeline.json" if args.fps == 1 else f"pipeline_fps{args.fps:g}.json"
-    )
-    output.write_text(json.dumps(report, indent=2))
-    if "profile" in report["ours"]:
-        (RESULTS / "pipeline_profile.txt").write_text(report["ours"]["profile"])
-    print(f"results: {output}")
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def markdown(report: dict) -> str:
+    naive, ours = report["naive"], report["ours"]
+    header = ["video", "duration s", "size", "naive s", "ours s", "speed-up", "RTx ours"]
+    header += ["recall naive / ours", "BCubed F naive / ours", "faces embedded naive / ours"]
+    rows = [
+        [a["video"], f"{a['duration_s']:.1f}", f"{a['width']}x{a['height']}",
+         f"{a['seconds']:.2f}", f"{b['seconds']:.2f}", f"{a['seconds'] / b['seconds']:.1f}x",
+         f"{b['realtime_factor']:.1f}", _both(a, b, "detection_recall"), _both(a, b, "bcubed_f"),
+         _both(a, b, "faces_embedded", "d")]
+        for a, b in zip(naive["videos"], ours["videos"], strict=True)
+    ]  # fmt: skip
+    a, b = naive["totals"], ours["totals"]
+    lines = [
+        *_table(header, rows),
+        f"\n**Total** ({a['duration_s']:.1f} s of video): naive {a['seconds']:.2f} s, ours "
+        f"{b['seconds']:.2f} s: **{report['speedup']:.2f}x**. Naive / ours:",
+        f"- real time x{_both(a, b, 'realtime_factor', '.1f')}; CPU s "
+        f"{_both(a, b, 'cpu_seconds', '.1f')}; load average at start "
+        f"{report['load_average_1min_at_start']:.1f}",
+        f"- detection recall {_both(a, b, 'detection_recall')}; BCubed F {_both(a, b, 'bcubed_f')}",
+        f"- faces detected {_both(a, b, 'faces_detected', 'd')}, embedded "
+        f"{_both(a, b, 'faces_embedded', 'd')}; people {_both(a, b, 'people', 'd')}; "
+        f"tracks (ours) {b['tracks']}",
+        f"- peak RSS MB {_both(naive, ours, 'peak_rss_mb', '.0f')}; model loading s "
+        f"{_both(naive, ours, 'load_models_s', '.2f')}",
+        "- ours real time by resolution: "
+        + ", ".join(
+            f"{name} x{group['realtime_factor']:.1f}"
+            for name, group in report["ours_realtime_by_resolution"].items()
+        ),
+    ]
+    if "long" in report:
+        long = report["long"]
+        header = ["long video", "duration s", "s naive / ours", "s per min naive / ours"]
+        header += ["RTx naive / ours", "peak RSS MB naive / ours", "faces embedded naive / ours"]
+        rows = [
+            [a["video"], f"{a['duration_s']:.1f}", _both(a, b, "seconds", ".1f"),
+             _both(a, b, "seconds_per_minute", ".2f"), _both(a, b, "realtime_factor", ".1f"),
+             _both(a, b, "peak_rss_mb", ".0f"), _both(a, b, "faces_embedded", "d")]
+            for a, b in zip(long["naive"]["videos"], long["ours"]["videos"], strict=True)
+        ]  # fmt: skip
+        lines += ["", *_table(header, rows)]
+        lines.append(
+            "\nSeconds per minute at 10 min over 1 min (1.00 = linear): naive / ours "
+            + _both(long["naive"], long["ours"], "growth_10min_over_1min", ".2f")
+        )
+    return "\n".join(lines)
 
 
 def machine() -> dict:
     import cv2
-    import deepface
 
     return {
         "cpus": os.cpu_count(),
-        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
         "opencv": cv2.__version__,
-        "deepface": deepface.__version__,
+        **{name: metadata.version(name) for name in ("deepface", "onnxruntime", "numpy")},
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("dataset", nargs="?", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--fps", type=float, help="sampled frames per second (default: ours)")
+    parser.add_argument("--long", action="store_true", help="add 1 and 10 minute videos")
+    parser.add_argument("--profile", action="store_true", help="profile our side too")
+    parser.add_argument("--output", type=Path, help="results file (default: from the fps)")
+    parser.add_argument("--side", choices=["naive", "ours", "profile"], help=argparse.SUPPRESS)
+    parser.add_argument("--side-output", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--videos", nargs="+", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:  # a child process started by run_side
+        import django
+
+        django.setup()
+        sides = {"naive": naive_side, "ours": our_side, "profile": profile_side}
+        args.side_output.write_text(json.dumps(sides[args.side](args.videos, args.fps)))
+        return
+    paths = sorted(p for p in (args.dataset / "videos").iterdir() if p.suffix in VIDEO_SUFFIXES)
+    report = {"machine": machine(), "dataset": str(args.dataset), "videos": len(paths)}
+    report["load_average_1min_at_start"] = os.getloadavg()[0]
+    report["naive"] = run_side("naive", paths, args.fps)
+    report["ours"] = run_side("ours", paths, args.fps)
+    fps = report["ours"]["config"]["sample_fps"]
+    report["config"] = {"sample_fps": fps, "naive": report["naive"].pop("config"),
+                        "ours": report["ours"].pop("config")}  # fmt: skip
+    report["speedup"] = report["naive"]["totals"]["seconds"] / report["ours"]["totals"]["seconds"]
+    report["ours_realtime_by_resolution"] = by_resolution(report["ours"])
+    if args.long:
+        with tempfile.TemporaryDirectory() as folder:
+            with_people = [p for p in paths if has_people(p)]
+            report["long"] = long_run(make_long_videos(with_people, Path(folder)), args.fps)
+    if args.profile:
+        report["profile"] = run_side("profile", paths, args.fps)["profile"]
+        (RESULTS / "pipeline_profile.txt").write_text(report["profile"])
+    print(markdown(report))
+    output = args.output or RESULTS / ("pipeline.json" if fps == 1 else f"pipeline_fps{fps:g}.json")
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nresults: {output}")
 
 
 if __name__ == "__main__":
