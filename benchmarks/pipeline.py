@@ -161,12 +161,8 @@ def our_side(paths: list[Path], fps: float | None) -> dict:
                    samples=[(t, boxes_at.get(t, [])) for t in found.sample_times_s])  # fmt: skip
         rows.append(row)
     frames = [{int(d[1]) for d in detections} for _, detections in items]
-    cannot_link = [
-        (a, b)
-        for a in range(len(items))
-        for b in range(a + 1, len(items))
-        if items[a][0] == items[b][0] and frames[a] & frames[b]
-    ]
+    cannot_link = [(a, b) for a in range(len(items)) for b in range(a + 1, len(items))
+                   if items[a][0] == items[b][0] and frames[a] & frames[b]]  # fmt: skip
     model = engine.config.recognition_model
     side_config = {**asdict(engine.config), "algorithm": settings.CLUSTERING_ALGORITHM,
                    "distance_threshold": grouping_threshold(model)}  # fmt: skip
@@ -174,7 +170,8 @@ def our_side(paths: list[Path], fps: float | None) -> dict:
 
 
 def profile_side(paths: list[Path], fps: float | None) -> dict:
-    """Where our time goes, over all videos: pyinstrument's call tree, trimmed."""
+    """Where our time goes over all videos: pyinstrument's call tree of the main thread
+    (decoding runs in FramePrefetcher's thread and shows as waiting in Queue.get), trimmed."""
     from pyinstrument import Profiler
 
     from ingestion.pipeline.video import process_video
@@ -275,7 +272,7 @@ def make_long_videos(sources: list[Path], folder: Path) -> list[Path]:
                        check=True)  # fmt: skip
         pieces.append(piece)
     listing = folder / "pieces.txt"
-    listing.write_text("".join(f"file '{p}'\n" for p in pieces * 2))
+    listing.write_text("".join(f"file '{p}'\n" for p in pieces * 10))  # cut at 60 s
     one_minute, ten_minutes = folder / "long_1min.mp4", folder / "long_10min.mp4"
     subprocess.run([*ffmpeg, "-f", "concat", "-safe", "0", "-i", str(listing), "-t", "60",
                     "-c", "copy", str(one_minute)], check=True)  # fmt: skip
@@ -348,11 +345,13 @@ def markdown(report: dict) -> str:
         for a, b in zip(naive["videos"], ours["videos"], strict=True)
     ]  # fmt: skip
     a, b = naive["totals"], ours["totals"]
+    groups = report["ours_realtime_by_resolution"].items()
+    resolution = ", ".join(f"{name} {group['realtime_factor']:.1f}" for name, group in groups)
     lines = [
         *_table(header, rows),
         f"\n**Total** ({a['duration_s']:.1f} s of video): naive {a['seconds']:.2f} s, ours "
         f"{b['seconds']:.2f} s: **{report['speedup']:.2f}x**. Naive / ours:",
-        f"- real time x{_both(a, b, 'realtime_factor', '.1f')}; CPU s "
+        f"- real-time factor {_both(a, b, 'realtime_factor', '.1f')}; CPU s "
         f"{_both(a, b, 'cpu_seconds', '.1f')}; load average at start "
         f"{report['load_average_1min_at_start']:.1f}",
         f"- detection recall {_both(a, b, 'detection_recall')}; BCubed F {_both(a, b, 'bcubed_f')}",
@@ -361,11 +360,7 @@ def markdown(report: dict) -> str:
         f"tracks (ours) {b['tracks']}",
         f"- peak RSS MB {_both(naive, ours, 'peak_rss_mb', '.0f')}; model loading s "
         f"{_both(naive, ours, 'load_models_s', '.2f')}",
-        "- ours real time by resolution: "
-        + ", ".join(
-            f"{name} x{group['realtime_factor']:.1f}"
-            for name, group in report["ours_realtime_by_resolution"].items()
-        ),
+        f"- ours real-time factor by resolution: {resolution}",
     ]
     if "long" in report:
         long = report["long"]
@@ -429,11 +424,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             with_people = [p for p in paths if has_people(p)]
             report["long"] = long_run(make_long_videos(with_people, Path(folder)), args.fps)
+    output = args.output or RESULTS / ("pipeline.json" if fps == 1 else f"pipeline_fps{fps:g}.json")
     if args.profile:
         report["profile"] = run_side("profile", paths, args.fps)["profile"]
-        (RESULTS / "pipeline_profile.txt").write_text(report["profile"])
+        output.with_name(f"{output.stem}_profile.txt").write_text(report["profile"])
     print(markdown(report))
-    output = args.output or RESULTS / ("pipeline.json" if fps == 1 else f"pipeline_fps{fps:g}.json")
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nresults: {output}")
 

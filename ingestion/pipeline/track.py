@@ -28,6 +28,8 @@ FOLLOW_MIN_IOU = 0.3
 FOLLOW_MAX_SIZE_RATIO = 1.5
 # A track keeps one best face per this many detections (at least one, at most faces_per_track).
 DETECTIONS_PER_KEPT_FACE = 4
+# Quality (0-1) by which an absorbed face must beat an embedded one to be kept instead of it.
+EMBEDDED_QUALITY_BONUS = 0.05
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,12 @@ class FaceTrack:
     def finish(self, keep: int) -> list[TrackedFace]:
         """Keep one face per few detections (up to `keep`); return those still to be embedded."""
         wanted = max(1, min(keep, -(-len(self.detections) // DETECTIONS_PER_KEPT_FACE)))
-        self._best = sorted(self._best, key=lambda e: (-e[0], -e[1]))[:wanted]
+
+        def rank(entry):  # an already embedded face wins a near tie: no extra embedding
+            bonus = EMBEDDED_QUALITY_BONUS if entry[2].embedding is not None else 0.0
+            return (-(entry[0] + bonus), -entry[1])
+
+        self._best = sorted(self._best, key=rank)[:wanted]
         return [entry[2] for entry in self._best if entry[2].embedding is None]
 
     def set_embeddings(self, vectors: dict[int, np.ndarray]) -> None:
