@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 
 from catalog.models import Face, Track, Video
 from ingestion.pipeline.video import VideoFaces
-
-
-def encode_jpeg(image_bgr: np.ndarray, quality: int = 90) -> bytes:
-    ok, buffer = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("could not encode a face crop as JPEG")
-    return buffer.tobytes()
 
 
 def delete_video_faces(video: Video) -> list[int]:
@@ -59,6 +51,6 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
                 embedding_dim=int(found_face.embedding.shape[0]),
             )
             name = f"v{video.pk}_t{track_result.index}_f{found_face.frame_index}.jpg"
-            face.crop.save(name, ContentFile(encode_jpeg(found_face.crop_bgr)), save=False)
+            face.crop.save(name, ContentFile(found_face.crop_jpeg), save=False)
             faces.append(face)
     return Face.objects.bulk_create(faces)

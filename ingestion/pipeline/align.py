@@ -96,3 +96,10 @@ def display_crop(frame_bgr: np.ndarray, box, margin: float = 0.3, max_side_px: i
             interpolation=cv2.INTER_AREA,
         )
     return crop
+
+
+def encode_jpeg(image_bgr: np.ndarray, quality: int = 90) -> bytes:
+    ok, buffer = cv2.imencode(".jpg", image_bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("could not encode a face crop as JPEG")
+    return buffer.tobytes()

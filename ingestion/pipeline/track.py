@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .align import encode_jpeg
 from .detect import box_iou
 
 Embed = Callable[[list[np.ndarray]], np.ndarray]  # aligned crops -> L2-normalised vectors
@@ -41,9 +42,10 @@ class TrackedFace:
     box: tuple[float, float, float, float]
     confidence: float
     quality: float
-    aligned_bgr: np.ndarray
-    crop_bgr: np.ndarray
+    aligned_bgr: np.ndarray | None
+    crop_bgr: np.ndarray | None  # the crop people see; JPEG (crop_jpeg) once the track ends
     embedding: np.ndarray | None = None  # None: absorbed into its track without embedding
+    crop_jpeg: bytes = b""
 
 
 @dataclass
@@ -106,10 +108,17 @@ class FaceTrack:
         return [entry[2] for entry in self._best if entry[2].embedding is None]
 
     def set_embeddings(self, vectors: dict[int, np.ndarray]) -> None:
-        """Embeddings of best faces, by frame index; aligned crops are no longer needed."""
+        """The kept faces' embeddings, by frame index. The track has ended: its images shrink to
+        what is saved (a JPEG crop), so a long video's ended tracks hold kilobytes, not frames."""
         self._best = [
-            (quality, order, replace(face, aligned_bgr=None,
-                                     embedding=vectors.get(face.frame_index, face.embedding)))
+            (quality, order, replace(
+                face,
+                aligned_bgr=None,
+                crop_bgr=None,
+                crop_jpeg=encode_jpeg(face.crop_bgr) if face.crop_bgr is not None
+                else face.crop_jpeg,
+                embedding=vectors.get(face.frame_index, face.embedding),
+            ))
             for quality, order, face in self._best
         ]  # fmt: skip
 

@@ -36,6 +36,10 @@ def test_every_slide_of_a_slideshow_gives_one_track_with_its_best_crops(face_eng
         assert len(track.detections) == 3
         # a short track keeps one face: its best, embedded
         assert len(track.best_faces) == 1 and track.best_faces[0].embedding is not None
+        # an ended track holds its crop as JPEG bytes, not as decoded images
+        kept = track.best_faces[0]
+        assert kept.crop_bgr is None and kept.aligned_bgr is None
+        assert kept.crop_jpeg.startswith(b"\xff\xd8")
 
 
 def test_a_long_steady_track_keeps_several_faces_and_absorbs_most_frames(face_engine):
