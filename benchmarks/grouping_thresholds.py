@@ -29,6 +29,7 @@ import django  # noqa: E402
 django.setup()
 
 from catalog.grouping import group_vectors  # noqa: E402
+from catalog.services.clustering import on_screen_together  # noqa: E402
 from evaluation.scoring import (  # noqa: E402
     VideoTruth,
     bcubed_scores,
@@ -52,7 +53,7 @@ def collect_tracks(dataset: Path):
             mean = np.mean([f.embedding for f in track.best_faces], axis=0)
             vectors.append(mean / np.linalg.norm(mean))
             videos.append(video_number)
-            frames.append({int(d[1]) for d in track.detections})
+            frames.append(frozenset(int(d[1]) for d in track.detections))
         truth_path = path.with_suffix(".truth.json")
         if truth_path.exists():
             truth = VideoTruth.load(truth_path)
@@ -62,7 +63,7 @@ def collect_tracks(dataset: Path):
         (a, b)
         for a in range(len(vectors))
         for b in range(a + 1, len(vectors))
-        if videos[a] == videos[b] and frames[a] & frames[b]
+        if on_screen_together(videos[a], frames[a], videos[b], frames[b])
     ]
     return np.asarray(vectors, dtype=np.float32), cannot_link, named
 

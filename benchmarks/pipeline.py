@@ -136,7 +136,7 @@ def our_side(paths: list[Path], fps: float | None) -> dict:
     """process_video on each video, then all tracks grouped as `manage.py cluster` does."""
     from django.conf import settings
 
-    from catalog.services.clustering import grouping_threshold
+    from catalog.services.clustering import grouping_threshold, on_screen_together
     from ingestion.pipeline.video import process_video
 
     started = time.perf_counter()
@@ -160,9 +160,13 @@ def our_side(paths: list[Path], fps: float | None) -> dict:
                    faces_embedded=found.faces_embedded, tracks=len(found.tracks),
                    samples=[(t, boxes_at.get(t, [])) for t in found.sample_times_s])  # fmt: skip
         rows.append(row)
-    frames = [{int(d[1]) for d in detections} for _, detections in items]
-    cannot_link = [(a, b) for a in range(len(items)) for b in range(a + 1, len(items))
-                   if items[a][0] == items[b][0] and frames[a] & frames[b]]  # fmt: skip
+    frames = [frozenset(int(d[1]) for d in detections) for _, detections in items]
+    cannot_link = [
+        (a, b)
+        for a in range(len(items))
+        for b in range(a + 1, len(items))
+        if on_screen_together(items[a][0], frames[a], items[b][0], frames[b])
+    ]
     model = engine.config.recognition_model
     side_config = {**asdict(engine.config), "algorithm": settings.CLUSTERING_ALGORITHM,
                    "distance_threshold": grouping_threshold(model)}  # fmt: skip

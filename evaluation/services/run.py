@@ -10,7 +10,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from catalog.services.clustering import grouping_threshold, recluster_people
+from catalog.services.clustering import (
+    grouping_threshold,
+    load_catalog_tracks,
+    recluster_people,
+)
 from evaluation.dataset import Dataset
 from evaluation.services.photos import score_misc_photos, score_search, score_verification
 from evaluation.services.videos import (
@@ -78,6 +82,7 @@ def run_evaluation(dataset: Dataset, log: Callable[[str], None] = lambda line: N
         return read_catalog_labels(outcomes)
 
     labels_after = timed("recluster_s", recluster)
+    tracks = load_catalog_tracks(settings.FACE_RECOGNITION_MODEL)  # for the sweep and distances
     log(f"search: {len(dataset.held_out_photos)} held-out photos")
     search = timed(
         "search_s",
@@ -96,8 +101,8 @@ def run_evaluation(dataset: Dataset, log: Callable[[str], None] = lambda line: N
         "detection": detection,
         "people": people,
         "people_after_recluster": score_people(outcomes, labels_after),
-        "threshold_sweep": threshold_sweep(labels_after),
-        "track_distances": track_distances(labels_after),
+        "threshold_sweep": threshold_sweep(labels_after, tracks),
+        "track_distances": track_distances(labels_after, tracks),
         "person_names": {str(k): v for k, v in labels_after.person_names().items()},
         "search": search,
         "verification": verification,

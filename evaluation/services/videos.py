@@ -16,7 +16,7 @@ from django.conf import settings
 
 from catalog.grouping import group_vectors
 from catalog.models import Face, Track
-from catalog.services.clustering import grouping_threshold, load_catalog_tracks
+from catalog.services.clustering import CatalogTracks, grouping_threshold
 from evaluation.dataset import Dataset, LabeledVideo
 from evaluation.scoring import (
     Appearance,
@@ -220,20 +220,18 @@ def score_detection(outcomes: list[VideoOutcome]) -> dict:
     }
 
 
-def threshold_sweep(labels: CatalogLabels, factors=None) -> dict:
+def threshold_sweep(labels: CatalogLabels, tracks: CatalogTracks, factors=None) -> dict:
     """Pairwise and BCubed scores of regrouping the catalog's tracks at other thresholds.
 
     Regroups the track vectors the way a re-cluster does (cannot-link included), for the
     configured algorithm and the others, without touching the catalog.
     """
-    model = settings.FACE_RECOGNITION_MODEL
-    tracks = load_catalog_tracks(model)
     if not len(tracks.track_ids):
         return {"chosen_threshold": None, "rows": []}
     row_of_track = {t: row for row, t in enumerate(tracks.track_ids)}
     rows = list(range(len(tracks.track_ids)))
     cannot_link = tracks.cannot_link_pairs(rows)
-    chosen = grouping_threshold(model)
+    chosen = grouping_threshold(settings.FACE_RECOGNITION_MODEL)
     factors = factors or [round(0.5 + 0.05 * i, 2) for i in range(15)]  # 0.5x .. 1.2x
     results = []
     for algorithm in ("dbscan", "agglomerative", "hdbscan"):
@@ -265,10 +263,8 @@ def threshold_sweep(labels: CatalogLabels, factors=None) -> dict:
     return {"chosen_threshold": chosen, "rows": results}
 
 
-def track_distances(labels: CatalogLabels) -> dict:
+def track_distances(labels: CatalogLabels, tracks: CatalogTracks) -> dict:
     """Cosine distances between named tracks: same person vs different people."""
-    model = settings.FACE_RECOGNITION_MODEL
-    tracks = load_catalog_tracks(model)
     names = labels.track_names()
     rows = [(row, names[t]) for row, t in enumerate(tracks.track_ids) if t in names]
     if len(rows) < 2:
