@@ -2,9 +2,10 @@
 
 DeepFace's own `extract_faces` pads the frame before detecting (halving the effective resolution)
 and its YuNet wrapper shrinks every frame to 640 px and keeps only the eyes. So YuNet is driven
-here directly, at the resolution that still finds the smallest face wanted (a 720p frame is
-detected at 768 px, a 1080p one at 1152, none below 640), with all five landmarks;
-other backends go through DeepFace's detector objects. Boxes come back in original-frame pixels.
+here directly, with all five landmarks, at the resolution that still finds the smallest face
+wanted (0.7x with the default 20 px: a 720p frame is detected at 896 px, a 1080p one at 1280,
+none below 640); other backends go through DeepFace's detector objects. Boxes come back in
+original-frame pixels.
 """
 
 from __future__ import annotations

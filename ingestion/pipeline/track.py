@@ -5,7 +5,7 @@ A face that sits where a track's face was in the previous sample, with no cut be
 frames and no other face or track competing for it, continues that track without being
 embedded: the track absorbs the frame. A face is embedded when it starts a track and at least
 every few seconds to check the identity is still the same; the track's best faces (by quality)
-are embedded once, when the video ends. Every other face joins a track by embedding agreement
+are embedded once, when the track ends. Every other face joins a track by embedding agreement
 (box overlap lowers the agreement needed), by optimal assignment per frame, so two faces of one
 frame never share a track. Short tracks keep fewer faces: one per few samples, up to the limit.
 """
@@ -155,7 +155,7 @@ class FaceTracker:
         ended = [t for t in self._active if time_s - t.last_time_s > self.max_gap_s]
         if ended:
             self._close(ended, embed)
-            self._active = [t for t in self._active if time_s - t.last_time_s <= self.max_gap_s]
+            self._active = [t for t in self._active if t not in ended]
         followed = {} if new_shot else self._follow(faces)
         to_embed = [
             j
