@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/pipeline.py [DATASET_DIR] [--fps 1] [--long] [--profile]
                                             [--output FILE]
 
-- naive (GitHub issue 6): every sampled frame (`sample_frames`: our rate and timestamps) goes
-  to `DeepFace.represent` with our detector and model, every face found is embedded, and all
+- naive (GitHub issue 6): every sampled frame (OpenCV's reader, grabbing every frame as a
+  script would; our rate and times) goes to `DeepFace.represent` with our detector and model, every face found is embedded, and all
   faces of all videos are grouped by average linkage at DeepFace's verification threshold.
 - ours: `process_video` on each video, then all tracks grouped as `manage.py cluster` does.
 
@@ -59,7 +59,6 @@ def naive_side(paths: list[Path], fps: float | None) -> dict:
     from deepface.commons import weight_utils
     from django.conf import settings
 
-    from ingestion.pipeline.frames import open_video, sample_frames
     from ingestion.pipeline.thresholds import verification_distance
     from ingestion.pipeline.weights import deepface_environment, weights_dir
     from ingestion.services.engine import pipeline_config
@@ -87,25 +86,25 @@ def naive_side(paths: list[Path], fps: float | None) -> dict:
         rows, items, vectors = [], [], []
         for number, path in enumerate(paths):
             since = clock()
-            capture, info = open_video(path)
+            capture, info = naive_open(path)
             row = video_row(path, info)
             samples = []
             try:
-                for frame in sample_frames(capture, info, fps):
+                for frame_index, time_s, image in naive_frames(capture, info, fps):
                     row["frames_sampled"] += 1
-                    row["frames_decoded"] = frame.frame_index + 1
+                    row["frames_decoded"] = frame_index + 1
                     boxes = []
-                    for found in represent(frame.image_bgr):
+                    for found in represent(image):
                         if found.get("face_confidence", 0) <= 0:
                             continue  # DeepFace's "no face" placeholder: the whole frame
                         area = found["facial_area"]
                         box = [area["x"], area["y"], area["w"], area["h"]]
                         boxes.append(box)
-                        items.append((number, [[frame.time_s, frame.frame_index, *box]]))
+                        items.append((number, [[time_s, frame_index, *box]]))
                         vector = np.asarray(found["embedding"], dtype=np.float32)
                         vectors.append(vector / np.linalg.norm(vector))
                     row["faces_detected"] += len(boxes)
-                    samples.append((frame.time_s, boxes))
+                    samples.append((time_s, boxes))
             finally:
                 capture.release()
             row.update(elapsed(since), faces_embedded=row["faces_detected"], samples=samples)
@@ -115,6 +114,38 @@ def naive_side(paths: list[Path], fps: float | None) -> dict:
                    "distance_threshold": verification_distance(config.recognition_model),
                    "weight_files_requested_and_present": requested}  # fmt: skip
     return finish_side(rows, items, vectors, [], side_config, load_s)
+
+
+def naive_open(path: Path):
+    """OpenCV's reader, as a DeepFace script would use it."""
+    import cv2
+
+    from ingestion.pipeline.frames import VideoInfo
+
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    return capture, VideoInfo(fps, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+                              int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                              int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))  # fmt: skip
+
+
+def naive_frames(capture, info, fps: float):
+    """(frame index, time, BGR image) every 1/fps s: every frame grabbed (decoded), the sampled
+    ones converted; the same times as our reader, within a frame."""
+    import cv2
+
+    next_time_s, frame_index = 0.0, -1
+    while capture.grab():
+        frame_index += 1
+        position_ms = capture.get(cv2.CAP_PROP_POS_MSEC)
+        time_s = position_ms / 1000.0 if position_ms > 0 and frame_index else frame_index / info.fps
+        if time_s + 0.5 / info.fps < next_time_s:
+            continue
+        ok, image = capture.retrieve()
+        if ok:
+            yield frame_index, round(time_s, 3), image
+        while next_time_s <= time_s + 0.5 / info.fps:
+            next_time_s += 1.0 / fps
 
 
 def load_engine(fps: float | None):

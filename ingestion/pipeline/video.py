@@ -13,7 +13,7 @@ from pathlib import Path
 from .align import align_face, display_crop
 from .detect import FaceDetector, FrameDetector
 from .embed import FaceEmbedder
-from .frames import FramePrefetcher, VideoDecodeError, VideoInfo, open_video, sample_frames
+from .frames import FramePrefetcher, VideoInfo, open_video
 from .quality import face_quality
 from .track import FaceTrack, FaceTracker, TrackedFace
 from .weights import deepface_environment, weights_dir
@@ -74,8 +74,6 @@ def process_video(
     path: Path, engine: FaceEngine, on_progress: ProgressCallback | None = None
 ) -> VideoFaces:
     config = engine.config
-    capture, info = open_video(path)
-    result = VideoFaces(info=info)
     tracker = FaceTracker(
         link_max_distance=config.track_link_max_distance,
         max_gap_s=(config.track_max_missed_samples + 1) / config.sample_fps + 1e-3,
@@ -83,35 +81,32 @@ def process_video(
     )
     size = engine.embedder.input_size_px
     frame_detector = FrameDetector(engine.detector, config.min_face_px)
-    try:
-        with FramePrefetcher(sample_frames(capture, info, config.sample_fps)) as frames:
-            for frame in frames:
-                result.frames_sampled += 1
-                result.sample_times_s.append(frame.time_s)
-                result.frames_decoded = frame.frame_index + 1
-                detections = frame_detector.detect(frame.image_bgr, frame.time_s, frame.new_shot)
-                result.faces_detected += len(detections)
-                faces = []
-                for d in detections:
-                    aligned = align_face(frame.image_bgr, d, size, config.alignment)
-                    faces.append(
-                        TrackedFace(
-                            time_s=frame.time_s,
-                            frame_index=frame.frame_index,
-                            box=d.box,
-                            confidence=d.confidence,
-                            quality=face_quality(d, aligned),
-                            aligned_bgr=aligned,
-                            crop_bgr=display_crop(frame.image_bgr, d.box),
-                        )
+    with open_video(path) as video, FramePrefetcher(video.sample(config.sample_fps)) as frames:
+        info = video.info
+        result = VideoFaces(info=info)
+        for frame in frames:
+            result.frames_sampled += 1
+            result.sample_times_s.append(frame.time_s)
+            detections = frame_detector.detect(frame.image_bgr, frame.time_s, frame.new_shot)
+            result.faces_detected += len(detections)
+            faces = []
+            for d in detections:
+                aligned = align_face(frame.image_bgr, d, size, config.alignment)
+                faces.append(
+                    TrackedFace(
+                        time_s=frame.time_s,
+                        frame_index=frame.frame_index,
+                        box=d.box,
+                        confidence=d.confidence,
+                        quality=face_quality(d, aligned),
+                        aligned_bgr=aligned,
+                        crop_bgr=display_crop(frame.image_bgr, d.box),
                     )
-                tracker.update(frame.time_s, faces, engine.embedder.embed, frame.new_shot)
-                if on_progress and info.frame_count:
-                    on_progress(min(1.0, (frame.frame_index + 1) / info.frame_count))
-    finally:
-        capture.release()
-    if result.frames_sampled == 0:
-        raise VideoDecodeError("no frame of it could be decoded (corrupt or truncated)")
+                )
+            tracker.update(frame.time_s, faces, engine.embedder.embed, frame.new_shot)
+            if on_progress and info.frame_count:
+                on_progress(min(1.0, (frame.frame_index + 1) / info.frame_count))
+        result.frames_decoded = video.frames_decoded
     result.tracks = tracker.finish(engine.embedder.embed)
     result.faces_embedded = tracker.faces_embedded
     if on_progress:

@@ -1,5 +1,6 @@
 """The face pipeline on real videos and photos, driven directly (no database)."""
 
+import subprocess
 from dataclasses import replace
 
 import cv2
@@ -8,23 +9,41 @@ import pytest
 from django.conf import settings
 
 from ingestion.pipeline.align import align_face
-from ingestion.pipeline.frames import VideoDecodeError, open_video, sample_frames
+from ingestion.pipeline.frames import VideoDecodeError, open_video
 from ingestion.pipeline.video import FaceEngine, process_video
 from tests.conftest import PEOPLE, VIDEOS
 
 
 def test_one_frame_is_sampled_per_second_of_video():
-    capture, info = open_video(VIDEOS / "slideshow_1.mp4")
-    times = [frame.time_s for frame in sample_frames(capture, info, 1.0)]
-    assert times == pytest.approx([float(t) for t in range(12)], abs=0.05)
+    with open_video(VIDEOS / "slideshow_1.mp4") as video:
+        frames = list(video.sample(1.0))
+        # frames nothing refers to are skipped, not decoded: a sample may come a frame late
+        assert video.frames_decoded < video.info.frame_count
+    two_frames_s = 2 / video.info.fps
+    assert [f.time_s for f in frames] == pytest.approx([float(t) for t in range(12)], abs=two_frames_s)
+    assert [f.frame_index for f in frames] == [round(f.time_s * video.info.fps) for f in frames]
 
 
 def test_sampling_twice_per_second_takes_twice_the_frames():
-    capture, info = open_video(VIDEOS / "aoc_speech_b.mp4")
-    frames = list(sample_frames(capture, info, 2.0))
-    assert len(frames) == 10  # 125 frames at 25 fps: 0.0 to 4.96 s
-    # 25 fps: half a second is 12.5 frames; the nearest frame within half a frame is taken
-    assert [f.frame_index for f in frames[:4]] == [0, 12, 25, 37]
+    with open_video(VIDEOS / "aoc_speech_b.mp4") as video:
+        times = [f.time_s for f in video.sample(2.0)]
+    assert len(times) == 10  # 125 frames at 25 fps: 0.0 to 4.96 s
+    assert times == pytest.approx([t / 2 for t in range(10)], abs=2 / 25)
+
+
+def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
+    import imageio_ffmpeg
+
+    turned = tmp_path / "portrait.mp4"
+    # the same picture, stored with a display matrix saying "turn 90 degrees" (as phones do)
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run([ffmpeg, "-loglevel", "error", "-display_rotation", "90", "-i",
+                    str(VIDEOS / "slideshow_1.mp4"), "-c", "copy", str(turned)], check=True)  # fmt: skip
+    with open_video(VIDEOS / "slideshow_1.mp4") as plain, open_video(turned) as video:
+        assert (video.info.width, video.info.height) == (plain.info.height, plain.info.width)
+        original, upright = next(plain.sample(1.0)), next(video.sample(1.0))
+    assert upright.image_bgr.shape[:2] == original.image_bgr.shape[1::-1]
+    assert np.array_equal(upright.image_bgr, np.rot90(original.image_bgr))
 
 
 def test_every_slide_of_a_slideshow_gives_one_track_with_its_best_crops(face_engine):
@@ -168,9 +187,8 @@ def test_frames_with_only_big_faces_are_detected_smaller_and_full_size_comes_bac
 def test_between_whole_frame_passes_the_faces_are_found_around_where_they_were(face_engine):
     from ingestion.pipeline.detect import FrameDetector
 
-    capture, info = open_video(VIDEOS / "friends_poker.mp4")
-    frames = [f for f, _ in zip(sample_frames(capture, info, 5.0), range(10), strict=False)]
-    capture.release()
+    with open_video(VIDEOS / "friends_poker.mp4") as video:
+        frames = [f for f, _ in zip(video.sample(5.0), range(10), strict=False)]
     detector = FrameDetector(face_engine.detector, 20)
     around = [detector.detect(f.image_bgr, f.time_s, f.new_shot) for f in frames]
     whole = [face_engine.detector.detect(f.image_bgr) for f in frames]
