@@ -20,7 +20,9 @@ def test_one_frame_is_sampled_per_second_of_video():
         # frames nothing refers to are skipped, not decoded: a sample may come a frame late
         assert video.frames_decoded < video.info.frame_count
     two_frames_s = 2 / video.info.fps
-    assert [f.time_s for f in frames] == pytest.approx([float(t) for t in range(12)], abs=two_frames_s)
+    assert [f.time_s for f in frames] == pytest.approx(
+        [float(t) for t in range(12)], abs=two_frames_s
+    )
     assert [f.frame_index for f in frames] == [round(f.time_s * video.info.fps) for f in frames]
 
 
