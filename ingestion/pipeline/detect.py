@@ -2,18 +2,22 @@
 
 DeepFace's own `extract_faces` pads the frame before detecting (halving the effective resolution)
 and its YuNet wrapper shrinks every frame to 640 px and keeps only the eyes. So YuNet is driven
-here directly, with all five landmarks, at the resolution that still finds the smallest face
-wanted (0.7x with the default 20 px: a 720p frame is detected at 896 px, a 1080p one at 1280,
-none below 640); other backends go through DeepFace's detector objects. Boxes come back in
-original-frame pixels.
+here directly (through onnxruntime: yunet.py), with all five landmarks, at the resolution that
+still finds the smallest face wanted (0.7x with the default 20 px: a 720p frame is detected at
+896 px, a 1080p one at 1280, none below 640); other backends go through DeepFace's detector
+objects. Boxes come back in original-frame pixels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .yunet import WEIGHTS_FILE as YUNET_WEIGHTS
+from .yunet import YuNet
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,12 @@ MIN_DETECTION_SIDE_PX = 640
 
 class FaceDetector:
     def __init__(
-        self, backend: str, min_confidence: float, max_side_px: int, min_face_px: int = 20
+        self,
+        backend: str,
+        min_confidence: float,
+        max_side_px: int,
+        min_face_px: int = 20,
+        weights_folder: Path | None = None,
     ) -> None:
         from deepface.modules import modeling
 
@@ -49,6 +58,9 @@ class FaceDetector:
         smallest = SMALLEST_RELIABLE_FACE_PX.get(backend)
         self.max_scale = min(1.0, smallest / min_face_px) if smallest else 1.0
         self._client = modeling.build_model(task="face_detector", model_name=backend)
+        self._yunet = None  # YuNet through onnxruntime when its file is at hand
+        if backend == "yunet" and weights_folder and (weights_folder / YUNET_WEIGHTS).is_file():
+            self._yunet = YuNet(weights_folder / YUNET_WEIGHTS)
 
     def full_scale(self, frame_shape) -> float:
         """The scale that finds the smallest face wanted anywhere in a frame of this shape."""
@@ -95,11 +107,15 @@ class FaceDetector:
         return found
 
     def _detect_yunet(self, image: np.ndarray) -> list[Detection]:
-        yunet = self._client.model  # cv2.FaceDetectorYN inside DeepFace's client
-        yunet.setInputSize((image.shape[1], image.shape[0]))
         # Filter ourselves afterwards; YuNet's own default (0.9) is stricter than needed.
-        yunet.setScoreThreshold(min(self.min_confidence, 0.5))
-        _, rows = yunet.detect(image)
+        min_score = min(self.min_confidence, 0.5)
+        if self._yunet is not None:
+            rows = self._yunet.detect(image, min_score)
+        else:
+            yunet = self._client.model  # cv2.FaceDetectorYN inside DeepFace's client
+            yunet.setInputSize((image.shape[1], image.shape[0]))
+            yunet.setScoreThreshold(min_score)
+            _, rows = yunet.detect(image)
         if rows is None:
             return []
         return [

@@ -13,10 +13,11 @@ DeepFace's way (see benchmarks/README.md).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
+
+from .onnx_models import free_dimensions, inference_session
 
 # Models whose ONNX weights file is run directly, batched, with the graph changes above.
 BATCHED_ONNX_MODELS = {"SFace": "face_recognition_sface_2021dec.onnx"}
@@ -33,7 +34,7 @@ class FaceEmbedder:
         self._session = None
         file_name = BATCHED_ONNX_MODELS.get(model_name)
         if file_name and weights_folder and (Path(weights_folder) / file_name).is_file():
-            self._session = _batched_session(Path(weights_folder) / file_name)
+            self._session = inference_session(_fast_graph(Path(weights_folder) / file_name))
             self._input_name = self._session.get_inputs()[0].name
 
     def embed(self, aligned_crops_bgr: list[np.ndarray]) -> np.ndarray:
@@ -54,20 +55,6 @@ class FaceEmbedder:
         return vectors / np.maximum(norms, 1e-12)
 
 
-def _batched_session(weights_file: Path):
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # its warnings are about the graph we have just fixed
-    options.intra_op_num_threads = os.cpu_count() or 1
-    # Waiting threads sleep instead of spinning: decoding and detection share the cores.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    model = _fast_graph(weights_file)
-    return onnxruntime.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
-
-
 def _fast_graph(weights_file: Path):
     """The model with constant weights, a free batch size and PReLU written as two ReLUs."""
     import onnx
@@ -79,8 +66,7 @@ def _fast_graph(weights_file: Path):
     inputs = [value for value in graph.input if value.name not in constants]
     del graph.input[:]
     graph.input.extend(inputs)
-    for value in [*graph.input, *graph.output]:
-        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    free_dimensions([*graph.input, *graph.output], {0: "batch"})
     nodes = []
     for node in graph.node:
         if node.op_type != "PRelu" or node.input[1] not in constants:

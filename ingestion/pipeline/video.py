@@ -62,6 +62,7 @@ class FaceEngine:
                 config.min_confidence,
                 config.detection_max_side_px,
                 config.min_face_px,
+                weights_dir(models_dir),
             )
             self.embedder = FaceEmbedder(config.recognition_model, weights_dir(models_dir))
 

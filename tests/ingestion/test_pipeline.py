@@ -154,6 +154,27 @@ def test_batched_sface_gives_the_embeddings_deepface_gives(face_engine):
     assert float(batched[0] @ batched[1]) < 0.5  # and they still tell people apart
 
 
+@pytest.mark.parametrize("size", [(640, 360), (896, 504), (333, 517)])
+def test_yunet_through_onnxruntime_finds_what_opencv_finds(size):
+    from ingestion.pipeline.weights import weights_dir
+    from ingestion.pipeline.yunet import WEIGHTS_FILE, YuNet
+
+    weights = weights_dir(settings.FACE_MODELS_DIR) / WEIGHTS_FILE
+    ours = YuNet(weights)
+    for photo in [
+        "misc/bbt1.jpg",
+        "misc/group_compreface_012_4.jpg",
+        "people/barack_obama/obama.jpg",
+    ]:
+        image = cv2.resize(cv2.imread(str(PEOPLE.parent / photo)), size)  # sizes not /32 too
+        opencv = cv2.FaceDetectorYN.create(str(weights), "", size, 0.5, 0.3, 5000)
+        expected = opencv.detect(image)[1]
+        found = ours.detect(image, 0.5)
+        assert expected is not None and len(found) == len(expected)
+        order = np.argsort(-expected[:, 14])
+        assert np.abs(found - expected[order]).max() < 0.01  # boxes, landmarks, scores
+
+
 def test_boxes_are_plain_floats_whatever_the_detector(face_engine):
     # OpenCV's Haar detector (through DeepFace) gives numpy integers, which the database's JSON
     # field cannot store: `evaluate FACE_DETECTOR=opencv` failed on them once.

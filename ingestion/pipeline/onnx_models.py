@@ -1,0 +1,32 @@
+"""ONNX models run with onnxruntime, tuned for sharing two cores with decoding.
+
+OpenCV's DNN module, which DeepFace uses for YuNet and SFace, is two to three times slower than
+onnxruntime on the same files here (benchmarks/README.md), so both are run through this.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def inference_session(model):
+    """An onnxruntime session for an `onnx.ModelProto` (already adapted by the caller)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # its warnings are about graph details callers have fixed
+    options.intra_op_num_threads = os.cpu_count() or 1
+    # Waiting threads sleep instead of spinning: decoding and the other model share the cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return onnxruntime.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def free_dimensions(values, names: dict[int, str]) -> None:
+    """Let the listed dimensions (index -> name) of these graph inputs or outputs vary."""
+    for value in values:
+        dims = value.type.tensor_type.shape.dim
+        for index, name in names.items():
+            if index < len(dims):
+                dims[index].dim_param = name

