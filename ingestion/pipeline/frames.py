@@ -4,7 +4,7 @@ Sparse sampling still needs every frame of a long-GOP stream decoded up to the s
 the cost is in decoding, not in the frames kept. It is cut by skipping the frames no other frame
 refers to (most B-frames of H.264/HEVC; none of an intra-only codec): nothing depends on them,
 and a sample one frame off its exact time changes nothing for faces. Frames in between are
-decoded, never converted, except a few a second, converted small, to notice cuts between samples.
+decoded, never converted; a few a second give a thumbnail of their luma to notice cuts.
 OpenCV's reader could do neither: it decoded every frame, and cost a third more here.
 """
 
@@ -21,14 +21,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .shots import CHECKS_PER_SECOND, THUMBNAIL_SIZE, ShotChangeDetector
+from .shots import CHECKS_PER_SECOND, ShotChangeDetector
 
 # FFmpeg's complaints about damaged packets tell a user nothing; the errors raised here do.
 logging.getLogger("libav").setLevel(logging.CRITICAL)
-
-# A frame converted only for the cut check is shrunk by FFmpeg to this many times the
-# thumbnail while converting (cheap), then averaged down like a sampled frame.
-CHECK_FRAME_SCALE = 4
 
 
 class VideoDecodeError(ValueError):
@@ -128,13 +124,10 @@ class VideoReader:
                 continue
             while next_check_s <= time_s + half_frame_s:
                 next_check_s += check_interval_s
+            shots.feed(frame)
             if not sampled:
-                width, height = (CHECK_FRAME_SCALE * side for side in THUMBNAIL_SIZE)
-                small = frame.to_ndarray(format="bgr24", width=width, height=height)
-                shots.feed(_upright(small, frame))
                 continue
             image = _upright(frame.to_ndarray(format="bgr24"), frame)
-            shots.feed(image)
             new_shot = shots.cut_since_last_asked() or first
             first = False
             yield SampledFrame(round(time_s * self.info.fps), round(time_s, 3), image, new_shot)

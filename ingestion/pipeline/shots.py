@@ -19,9 +19,25 @@ CUT_DIFFERENCE = 15.0
 CHECKS_PER_SECOND = 5.0
 
 
-def thumbnail(frame_bgr: np.ndarray) -> np.ndarray:
-    small = cv2.resize(frame_bgr, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
+# Decoded pictures whose first plane is 8-bit luma: the thumbnail is made from it directly,
+# without converting the frame to colour (a fifth of the cost).
+LUMA_FIRST_FORMATS = {
+    "yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21",
+}  # fmt: skip
+FULL_RANGE = 2  # AVCOL_RANGE_JPEG; video luma is otherwise 16-235
+
+
+def thumbnail(frame) -> np.ndarray:
+    """A small grey picture of a decoded PyAV frame, 0-255 like OpenCV's grey."""
+    if frame.format.name in LUMA_FIRST_FORMATS:
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        luma = rows[: frame.height, : frame.width]
+        full_range = frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
+    else:
+        luma, full_range = frame.to_ndarray(format="gray"), True
+    small = cv2.resize(luma, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return small if full_range else (small - 16.0) * (255.0 / 219.0)
 
 
 class ShotChangeDetector:
@@ -32,8 +48,9 @@ class ShotChangeDetector:
         self._previous: np.ndarray | None = None
         self._cut_seen = False
 
-    def feed(self, frame_bgr: np.ndarray) -> None:
-        current = thumbnail(frame_bgr)
+    def feed(self, frame) -> None:
+        """The next checked frame, decoded (PyAV)."""
+        current = thumbnail(frame)
         previous = self._previous
         if previous is not None and float(np.abs(current - previous).mean()) > self.threshold:
             self._cut_seen = True
