@@ -4,8 +4,9 @@
                                             [--output FILE]
 
 - naive (GitHub issue 6): every sampled frame (OpenCV's reader, grabbing every frame as a
-  script would; our rate and times) goes to `DeepFace.represent` with our detector and model, every face found is embedded, and all
-  faces of all videos are grouped by average linkage at DeepFace's verification threshold.
+  script would; our rate and times) goes to `DeepFace.represent` with our detector and model,
+  every face found is embedded, and all faces of all videos are grouped by average linkage at
+  DeepFace's verification threshold.
 - ours: `process_video` on each video, then all tracks grouped as `manage.py cluster` does.
 
 Each side runs in its own process (models loaded once, load time apart), so peak RSS is its
@@ -204,7 +205,8 @@ def our_side(paths: list[Path], fps: float | None) -> dict:
 
 def profile_side(paths: list[Path], fps: float | None) -> dict:
     """Where our time goes over all videos: pyinstrument's call tree of the main thread
-    (decoding runs in FramePrefetcher's thread and shows as waiting in Queue.get), trimmed."""
+    (decoding and detection run in their own threads: waiting for them shows as Queue.get),
+    trimmed."""
     from pyinstrument import Profiler
 
     from ingestion.pipeline.video import process_video

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +65,7 @@ class VideoReader:
             if not streams or not streams[0].codec_context.width:
                 raise VideoDecodeError("has no video stream that can be decoded")
             self._stream = streams[0]
-            # One decoding thread: it runs beside the models (FramePrefetcher), and FFmpeg's own
+            # One decoding thread: it runs beside the models (prefetch.py), and FFmpeg's own
             # threads only fought them for the cores (2 cores: 7.1 s against 6.7 s in all).
             self._stream.codec_context.thread_count = 1
             self._stream.codec_context.skip_frame = "NONREF"
@@ -166,54 +164,3 @@ def _quarter_turns(frame: av.VideoFrame) -> int:
 def _upright(image: np.ndarray, frame: av.VideoFrame) -> np.ndarray:
     turns = _quarter_turns(frame)
     return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
-
-
-class FramePrefetcher:
-    """Decodes ahead in a thread while the caller runs the models on the frames it has.
-
-    FFmpeg decodes without holding the GIL, so decoding and inference use both cores.
-    Use as a context manager: leaving it stops the thread before the video is closed.
-    """
-
-    _DONE = object()
-
-    def __init__(self, frames: Iterator[SampledFrame], depth: int = 4) -> None:
-        self._frames = frames
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="frame-decoder", daemon=True)
-
-    def __enter__(self) -> FramePrefetcher:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()  # a producer waiting on a full queue sees it within 0.1 s
-        self._thread.join()
-
-    def _run(self) -> None:
-        try:
-            for frame in self._frames:
-                if not self._put(frame):
-                    return
-            self._put(self._DONE)
-        except Exception as error:  # handed to the consumer, raised there
-            self._put(error)
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __iter__(self) -> Iterator[SampledFrame]:
-        while True:
-            item = self._queue.get()
-            if item is self._DONE:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield item

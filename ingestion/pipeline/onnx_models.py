@@ -15,7 +15,8 @@ def inference_session(model):
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # its warnings are about graph details callers have fixed
-    options.intra_op_num_threads = os.cpu_count() or 1
+    # Detection and embedding run at the same time (prefetch.py): half the cores each.
+    options.intra_op_num_threads = max(1, (os.cpu_count() or 1) // 2)
     # Waiting threads sleep instead of spinning: decoding and the other model share the cores.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return onnxruntime.InferenceSession(

@@ -6,14 +6,15 @@ Plain Python with no Django in it, so tasks, commands, tests and benchmarks driv
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .align import align_face, display_crop
 from .detect import FaceDetector, FrameDetector
 from .embed import FaceEmbedder
-from .frames import FramePrefetcher, VideoInfo, open_video
+from .frames import SampledFrame, VideoInfo, open_video
+from .prefetch import Prefetcher
 from .quality import face_quality
 from .track import FaceTrack, FaceTracker, TrackedFace
 from .weights import deepface_environment, weights_dir
@@ -80,36 +81,47 @@ def process_video(
         max_gap_s=(config.track_max_missed_samples + 1) / config.sample_fps + 1e-3,
         faces_per_track=config.faces_per_track,
     )
-    size = engine.embedder.input_size_px
     frame_detector = FrameDetector(engine.detector, config.min_face_px)
-    with open_video(path) as video, FramePrefetcher(video.sample(config.sample_fps)) as frames:
-        info = video.info
-        result = VideoFaces(info=info)
-        for frame in frames:
+    with (
+        open_video(path) as video,
+        Prefetcher(video.sample(config.sample_fps), name="decode") as frames,
+        Prefetcher(_found_faces(frames, frame_detector, engine), name="detect") as found,
+    ):
+        result = VideoFaces(info=video.info)
+        for frame, faces in found:
             result.frames_sampled += 1
             result.sample_times_s.append(frame.time_s)
-            detections = frame_detector.detect(frame.image_bgr, frame.time_s, frame.new_shot)
-            result.faces_detected += len(detections)
-            faces = []
-            for d in detections:
-                aligned = align_face(frame.image_bgr, d, size, config.alignment)
-                faces.append(
-                    TrackedFace(
-                        time_s=frame.time_s,
-                        frame_index=frame.frame_index,
-                        box=d.box,
-                        confidence=d.confidence,
-                        quality=face_quality(d, aligned),
-                        aligned_bgr=aligned,
-                        crop_bgr=display_crop(frame.image_bgr, d.box),
-                    )
-                )
+            result.faces_detected += len(faces)
             tracker.update(frame.time_s, faces, engine.embedder.embed, frame.new_shot)
-            if on_progress and info.frame_count:
-                on_progress(min(1.0, (frame.frame_index + 1) / info.frame_count))
+            if on_progress and video.info.frame_count:
+                on_progress(min(1.0, (frame.frame_index + 1) / video.info.frame_count))
         result.frames_decoded = video.frames_decoded
     result.tracks = tracker.finish(engine.embedder.embed)
     result.faces_embedded = tracker.faces_embedded
     if on_progress:
         on_progress(1.0)
     return result
+
+
+def _found_faces(
+    frames: Iterable[SampledFrame], frame_detector: FrameDetector, engine: FaceEngine
+) -> Iterator[tuple[SampledFrame, list[TrackedFace]]]:
+    """Each sampled frame with its faces detected, aligned and cropped (not yet embedded)."""
+    config = engine.config
+    size = engine.embedder.input_size_px
+    for frame in frames:
+        faces = []
+        for d in frame_detector.detect(frame.image_bgr, frame.time_s, frame.new_shot):
+            aligned = align_face(frame.image_bgr, d, size, config.alignment)
+            faces.append(
+                TrackedFace(
+                    time_s=frame.time_s,
+                    frame_index=frame.frame_index,
+                    box=d.box,
+                    confidence=d.confidence,
+                    quality=face_quality(d, aligned),
+                    aligned_bgr=aligned,
+                    crop_bgr=display_crop(frame.image_bgr, d.box),
+                )
+            )
+        yield frame, faces

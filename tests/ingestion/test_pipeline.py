@@ -39,8 +39,9 @@ def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
     turned = tmp_path / "portrait.mp4"
     # the same picture, stored with a display matrix saying "turn 90 degrees" (as phones do)
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    subprocess.run([ffmpeg, "-loglevel", "error", "-display_rotation", "90", "-i",
-                    str(VIDEOS / "slideshow_1.mp4"), "-c", "copy", str(turned)], check=True)  # fmt: skip
+    source = str(VIDEOS / "slideshow_1.mp4")
+    subprocess.run([ffmpeg, "-loglevel", "error", "-display_rotation", "90", "-i", source,
+                    "-c", "copy", str(turned)], check=True)  # fmt: skip
     with open_video(VIDEOS / "slideshow_1.mp4") as plain, open_video(turned) as video:
         assert (video.info.width, video.info.height) == (plain.info.height, plain.info.width)
         original, upright = next(plain.sample(1.0)), next(video.sample(1.0))
