@@ -89,5 +89,5 @@ def machine() -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "opencv": cv2.__version__,
-        **{name: metadata.version(name) for name in ("deepface", "onnxruntime", "numpy")},
+        **{name: metadata.version(name) for name in ("deepface", "onnxruntime", "av", "numpy")},
     }
