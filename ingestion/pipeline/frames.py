@@ -76,6 +76,11 @@ class VideoReader:
             if first is None:
                 raise VideoDecodeError("no frame of it could be decoded (corrupt or truncated)")
             self._frames = itertools.chain([first], self._frames)
+            # A bare stream (no container) has no timestamps: its frames are then counted, so
+            # every one of them must be decoded.
+            self._timed = first.pts is not None
+            if not self._timed:
+                self._stream.codec_context.skip_frame = "DEFAULT"
             self.info = self._read_info(turned=_quarter_turns(first) % 2 == 1)
         except BaseException:
             self._container.close()
@@ -111,12 +116,14 @@ class VideoReader:
         next_sample_s = next_check_s = 0.0
         origin = None
         first = True
-        for frame in self._frames:
-            if frame.pts is None:
+        for number, frame in enumerate(self._frames):
+            if not self._timed:
+                time_s = number / self.info.fps
+            elif frame.pts is None:
                 continue
-            if origin is None:
-                origin = frame.pts * frame.time_base
-            time_s = float(frame.pts * frame.time_base - origin)
+            else:
+                origin = frame.pts * frame.time_base if origin is None else origin
+                time_s = float(frame.pts * frame.time_base - origin)
             sampled = time_s + half_frame_s >= next_sample_s
             if not sampled and time_s + half_frame_s < next_check_s:
                 continue
@@ -137,7 +144,7 @@ class VideoReader:
         for packet in self._container.demux(self._stream):
             try:
                 frames = packet.decode()
-            except av.error.InvalidDataError:
+            except av.FFmpegError:
                 continue
             self.frames_decoded += len(frames)
             yield from frames

@@ -49,6 +49,19 @@ def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
     assert np.array_equal(upright.image_bgr, np.rot90(original.image_bgr))
 
 
+def test_a_bare_stream_without_timestamps_is_sampled_by_counting_frames(tmp_path):
+    import imageio_ffmpeg
+
+    bare = tmp_path / "camera.h264"  # an H.264 elementary stream: no container, no times
+    source = str(VIDEOS / "slideshow_1.mp4")
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run([ffmpeg, "-loglevel", "error", "-i", source, "-c", "copy", str(bare)],
+                   check=True)  # fmt: skip
+    with open_video(bare) as video:
+        times = [f.time_s for f in video.sample(1.0)]
+    assert times == pytest.approx([float(t) for t in range(12)])
+
+
 def test_every_slide_of_a_slideshow_gives_one_track_with_its_best_crops(face_engine):
     found = process_video(VIDEOS / "slideshow_1.mp4", face_engine)
     assert found.frames_sampled == 12
