@@ -3,9 +3,9 @@
 Sparse sampling still needs every frame of a long-GOP stream decoded up to the sampled one, so
 the cost is in decoding, not in the frames kept. It is cut by skipping the frames no other frame
 refers to (most B-frames of H.264/HEVC; none of an intra-only codec): nothing depends on them,
-and a sample one frame off its exact time changes nothing for faces. Frames in between are
+and a sample a frame or two off its exact time changes nothing for faces. Frames in between are
 decoded, never converted; a few a second give a thumbnail of their luma to notice cuts.
-OpenCV's reader could do neither: it decoded every frame, and cost a third more here.
+OpenCV's reader could do neither: it decoded every frame, for 1.5x the CPU time here.
 """
 
 from __future__ import annotations
