@@ -31,8 +31,9 @@ def thumbnail(frame) -> np.ndarray:
     """A small grey picture of a decoded PyAV frame, 0-255 like OpenCV's grey."""
     if frame.format.name in LUMA_FIRST_FORMATS:
         plane = frame.planes[0]
-        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-        luma = rows[: frame.height, : frame.width]
+        size = frame.height * plane.line_size  # rows are padded to line_size bytes
+        rows = np.frombuffer(plane, np.uint8)[:size].reshape(frame.height, plane.line_size)
+        luma = rows[:, : frame.width]
         full_range = frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
     else:
         luma, full_range = frame.to_ndarray(format="gray"), True
