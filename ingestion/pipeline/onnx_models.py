@@ -1,6 +1,6 @@
 """ONNX models run with onnxruntime, tuned for sharing two cores with decoding.
 
-OpenCV's DNN module, which DeepFace uses for YuNet and SFace, is two to three times slower than
+OpenCV's DNN module, which DeepFace uses for YuNet and SFace, took 2.3x and 1.5x the time of
 onnxruntime on the same files here (benchmarks/README.md), so both are run through this.
 """
 
