@@ -57,10 +57,13 @@ class FaceDetector:
         self.max_side_px = max_side_px
         smallest = SMALLEST_RELIABLE_FACE_PX.get(backend)
         self.max_scale = min(1.0, smallest / min_face_px) if smallest else 1.0
-        self._client = modeling.build_model(task="face_detector", model_name=backend)
-        self._yunet = None  # YuNet through onnxruntime when its file is at hand
+        # YuNet through onnxruntime when its file is at hand; DeepFace's detector otherwise
+        # (built only then: it would load the same model a second time).
+        self._yunet = self._client = None
         if backend == "yunet" and weights_folder and (weights_folder / YUNET_WEIGHTS).is_file():
             self._yunet = YuNet(weights_folder / YUNET_WEIGHTS)
+        else:
+            self._client = modeling.build_model(task="face_detector", model_name=backend)
 
     def full_scale(self, frame_shape) -> float:
         """The scale that finds the smallest face wanted anywhere in a frame of this shape."""

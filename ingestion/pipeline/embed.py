@@ -28,14 +28,18 @@ class FaceEmbedder:
         from deepface.modules import modeling
 
         self.model_name = model_name
-        self._client = modeling.build_model(task="facial_recognition", model_name=model_name)
-        self.input_size_px: int = int(self._client.input_shape[0])
-        self.dimension: int = int(self._client.output_shape)
-        self._session = None
+        self._session = self._client = None
         file_name = BATCHED_ONNX_MODELS.get(model_name)
         if file_name and weights_folder and (Path(weights_folder) / file_name).is_file():
             self._session = inference_session(_fast_graph(Path(weights_folder) / file_name))
-            self._input_name = self._session.get_inputs()[0].name
+            model_input = self._session.get_inputs()[0]  # (batch, 3, size, size)
+            self._input_name = model_input.name
+            self.input_size_px: int = int(model_input.shape[2])
+            self.dimension: int = int(self._session.get_outputs()[0].shape[1])
+        else:  # DeepFace's own client, built only then: it would load the model a second time
+            self._client = modeling.build_model(task="facial_recognition", model_name=model_name)
+            self.input_size_px = int(self._client.input_shape[0])
+            self.dimension = int(self._client.output_shape)
 
     def embed(self, aligned_crops_bgr: list[np.ndarray]) -> np.ndarray:
         """(n, dimension) float32 L2-normalised embeddings of aligned BGR uint8 crops."""
