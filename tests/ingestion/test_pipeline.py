@@ -33,15 +33,20 @@ def test_sampling_twice_per_second_takes_twice_the_frames():
     assert times == pytest.approx([t / 2 for t in range(10)], abs=2 / 25)
 
 
-def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
+def _copied_stream(source, target, *input_options):
+    """`source`'s video stream, not re-encoded, in `target`'s container (FFmpeg)."""
     import imageio_ffmpeg
 
-    turned = tmp_path / "portrait.mp4"
+    ffmpeg = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", *input_options]
+    subprocess.run([*ffmpeg, "-i", str(source), "-c", "copy", str(target)], check=True)
+    return target
+
+
+def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
     # the same picture, stored with a display matrix saying "turn 90 degrees" (as phones do)
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    source = str(VIDEOS / "slideshow_1.mp4")
-    subprocess.run([ffmpeg, "-loglevel", "error", "-display_rotation", "90", "-i", source,
-                    "-c", "copy", str(turned)], check=True)  # fmt: skip
+    turned = _copied_stream(
+        VIDEOS / "slideshow_1.mp4", tmp_path / "portrait.mp4", "-display_rotation", "90"
+    )
     with open_video(VIDEOS / "slideshow_1.mp4") as plain, open_video(turned) as video:
         assert (video.info.width, video.info.height) == (plain.info.height, plain.info.width)
         original, upright = next(plain.sample(1.0)), next(video.sample(1.0))
@@ -50,13 +55,8 @@ def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
 
 
 def test_a_bare_stream_without_timestamps_is_sampled_by_counting_frames(tmp_path):
-    import imageio_ffmpeg
-
-    bare = tmp_path / "camera.h264"  # an H.264 elementary stream: no container, no times
-    source = str(VIDEOS / "slideshow_1.mp4")
-    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
-    subprocess.run([ffmpeg, "-loglevel", "error", "-i", source, "-c", "copy", str(bare)],
-                   check=True)  # fmt: skip
+    # an H.264 elementary stream: no container, no times
+    bare = _copied_stream(VIDEOS / "slideshow_1.mp4", tmp_path / "camera.h264")
     with open_video(bare) as video:
         times = [f.time_s for f in video.sample(1.0)]
     assert times == pytest.approx([float(t) for t in range(12)])
