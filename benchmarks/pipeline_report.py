@@ -81,6 +81,9 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+LIBRARIES = ("deepface", "onnxruntime", "openvino", "av", "numpy")
+
+
 def machine() -> dict:
     import cv2
 
@@ -89,5 +92,13 @@ def machine() -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "opencv": cv2.__version__,
-        **{name: metadata.version(name) for name in ("deepface", "onnxruntime", "av", "numpy")},
+        **{name: metadata.version(name) for name in LIBRARIES},
+        # OpenVINO computes in bfloat16 by default where the CPU has AMX or AVX-512 BF16
+        "cpu_bfloat16": _cpu_has_bfloat16(),
     }
+
+
+def _cpu_has_bfloat16() -> bool:
+    import openvino
+
+    return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")

@@ -28,6 +28,8 @@ ProgressCallback = Callable[[float], None]  # receives 0..1
 class PipelineConfig:
     detector_backend: str = "yunet"
     recognition_model: str = "SFace"
+    # "auto": OpenVINO's choice (bfloat16 where the CPU computes it natively); "f32": exact.
+    embedding_precision: str = "auto"
     min_confidence: float = 0.8
     min_face_px: int = 20
     detection_max_side_px: int = 1280
@@ -65,7 +67,9 @@ class FaceEngine:
                 config.min_face_px,
                 weights_dir(models_dir),
             )
-            self.embedder = FaceEmbedder(config.recognition_model, weights_dir(models_dir))
+            self.embedder = FaceEmbedder(
+                config.recognition_model, weights_dir(models_dir), config.embedding_precision
+            )
 
     @property
     def embedding_dimension(self) -> int:

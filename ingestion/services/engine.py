@@ -17,6 +17,7 @@ def pipeline_config() -> PipelineConfig:
     return PipelineConfig(
         detector_backend=settings.FACE_DETECTOR,
         recognition_model=settings.FACE_RECOGNITION_MODEL,
+        embedding_precision=settings.FACE_EMBEDDING_PRECISION,
         min_confidence=settings.FACE_DETECTION_MIN_CONFIDENCE,
         min_face_px=settings.FACE_MIN_SIZE_PX,
         detection_max_side_px=settings.FACE_DETECTION_MAX_SIDE_PX,

@@ -154,7 +154,7 @@ def test_aligned_embeddings_tell_people_apart(face_engine):
 
 def test_batched_sface_gives_the_embeddings_deepface_gives(face_engine):
     from ingestion.pipeline.embed import FaceEmbedder
-    from ingestion.pipeline.weights import deepface_environment
+    from ingestion.pipeline.weights import deepface_environment, weights_dir
 
     crops = []
     for name in ("barack_obama/obama.jpg", "joe_biden/biden.jpg", "rose_leslie/img1.jpg"):
@@ -162,10 +162,20 @@ def test_batched_sface_gives_the_embeddings_deepface_gives(face_engine):
         largest = max(face_engine.detector.detect(image), key=lambda d: d.size_px)
         crops.append(align_face(image, largest, face_engine.embedder.input_size_px))
     with deepface_environment(settings.FACE_MODELS_DIR, allow_download=False):
-        one_at_a_time = FaceEmbedder("SFace")  # no weights folder: DeepFace's own way
-    batched = face_engine.embedder.embed(crops)
-    assert np.abs(batched - one_at_a_time.embed(crops)).max() < 1e-4
-    assert float(batched[0] @ batched[1]) < 0.5  # and they still tell people apart
+        deepface_way = FaceEmbedder("SFace").embed(crops)  # no weights folder: one at a time
+    exact = FaceEmbedder("SFace", weights_dir(settings.FACE_MODELS_DIR), precision="f32")
+    assert np.abs(exact.embed(crops) - deepface_way).max() < 1e-4
+    # The default may compute in bfloat16: each face stays within 0.001 of its exact self.
+    default = face_engine.embedder.embed(crops)
+    assert (1 - (default * deepface_way).sum(axis=1)).max() < 1e-3
+    assert float(default[0] @ default[1]) < 0.5  # and they still tell people apart
+
+
+def test_an_unknown_embedding_precision_is_refused_by_name():
+    from ingestion.pipeline.embed import FaceEmbedder
+
+    with pytest.raises(ValueError, match="'fp8'"):
+        FaceEmbedder("SFace", precision="fp8")
 
 
 @pytest.mark.parametrize("size", [(640, 360), (896, 504), (333, 517)])
