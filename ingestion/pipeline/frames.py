@@ -107,15 +107,18 @@ class VideoReader:
         each sampling time, within half a frame), with whether a cut came since the last one.
 
         Times come from the container, counted from the stream's first frame, so variable frame
-        rates are honoured; the rotation phone videos carry is applied.
+        rates are honoured; the rotation phone videos carry is applied. Two halves, which the
+        pipeline runs in two threads: decoding (`looked_at`), then converting (`sampled_frames`).
         """
+        return sampled_frames(self.looked_at(sample_fps), self.info.fps)
+
+    def looked_at(self, sample_fps: float) -> Iterator[DecodedFrame]:
+        """The decoded frames that are sampled or checked for cuts, not yet converted."""
         interval_s = 1.0 / sample_fps
         check_interval_s = 1.0 / CHECKS_PER_SECOND
         half_frame_s = 0.5 / self.info.fps
-        shots = ShotChangeDetector()
         next_sample_s = next_check_s = 0.0
         origin = None
-        first = True
         for number, frame in enumerate(self._frames):
             if not self._timed:
                 time_s = number / self.info.fps
@@ -129,14 +132,8 @@ class VideoReader:
                 continue
             while next_check_s <= time_s + half_frame_s:
                 next_check_s += check_interval_s
-            shots.feed(frame)
-            if not sampled:
-                continue
-            image = _upright(frame.to_ndarray(format="bgr24"), frame)
-            new_shot = shots.cut_since_last_asked() or first
-            first = False
-            yield SampledFrame(round(time_s * self.info.fps), round(time_s, 3), image, new_shot)
-            while next_sample_s <= time_s + half_frame_s:
+            yield DecodedFrame(time_s, frame, sampled)
+            while sampled and next_sample_s <= time_s + half_frame_s:
                 next_sample_s += interval_s
 
     def _decoded_frames(self) -> Iterator[av.VideoFrame]:
@@ -161,6 +158,29 @@ class VideoReader:
 
 def open_video(path: Path) -> VideoReader:
     return VideoReader(path)
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    time_s: float
+    frame: av.VideoFrame
+    sampled: bool  # else only checked for a cut
+
+
+def sampled_frames(looked_at: Iterator[DecodedFrame], fps: float) -> Iterator[SampledFrame]:
+    """The sampled frames, upright in BGR, each saying whether a cut came since the last."""
+    shots = ShotChangeDetector()
+    first = True
+    for decoded in looked_at:
+        shots.feed(decoded.frame)
+        if not decoded.sampled:
+            continue
+        frame = decoded.frame
+        image = _upright(frame.to_ndarray(format="bgr24"), frame)
+        new_shot = shots.cut_since_last_asked() or first
+        first = False
+        time_s = decoded.time_s
+        yield SampledFrame(round(time_s * fps), round(time_s, 3), image, new_shot)
 
 
 def _quarter_turns(frame: av.VideoFrame) -> int:

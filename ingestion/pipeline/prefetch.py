@@ -1,7 +1,8 @@
 """Running a stage of the pipeline in its own thread, ahead of the stage that consumes it.
 
-Decoding, detection and embedding each run in a thread (FFmpeg and onnxruntime work without
-holding the GIL), so on two cores the three overlap instead of taking turns.
+Decoding, converting (cut checks, colour), detection and embedding each run in a thread (FFmpeg,
+OpenCV, onnxruntime and OpenVINO work without holding the GIL), so on two cores they overlap
+instead of taking turns. Decoding alone is the longest of them, so it does nothing else.
 """
 
 from __future__ import annotations

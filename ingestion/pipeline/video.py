@@ -13,7 +13,7 @@ from pathlib import Path
 from .align import align_face, display_crop
 from .detect import FaceDetector, FrameDetector
 from .embed import FaceEmbedder
-from .frames import SampledFrame, VideoDecodeError, VideoInfo, open_video
+from .frames import SampledFrame, VideoDecodeError, VideoInfo, open_video, sampled_frames
 from .prefetch import Prefetcher
 from .quality import face_quality
 from .track import FaceTrack, FaceTracker, TrackedFace
@@ -88,7 +88,8 @@ def process_video(
     frame_detector = FrameDetector(engine.detector, config.min_face_px)
     with (
         open_video(path) as video,
-        Prefetcher(video.sample(config.sample_fps), name="decode") as frames,
+        Prefetcher(video.looked_at(config.sample_fps), name="decode") as decoded,
+        Prefetcher(sampled_frames(decoded, video.info.fps), name="convert") as frames,
         Prefetcher(_found_faces(frames, frame_detector, engine), name="detect") as found,
     ):
         result = VideoFaces(info=video.info)
