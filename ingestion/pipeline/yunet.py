@@ -43,9 +43,9 @@ class YuNet:
         blob[0, :, :height, :width] = image_bgr.transpose(2, 0, 1)
         results = self._session.run(None, {self._input_name: blob})
         outputs = dict(zip(self._output_names, results, strict=True))
-        rows = [self._decode(outputs, stride, padded_h, padded_w) for stride in STRIDES]
-        faces = np.concatenate(rows)
-        faces = faces[faces[:, 14] >= min_score]
+        faces = np.concatenate(
+            [self._decode(outputs, stride, padded_w, min_score) for stride in STRIDES]
+        )
         if not len(faces):
             return faces
         keep = cv2.dnn.NMSBoxes(
@@ -54,18 +54,19 @@ class YuNet:
         return faces[np.asarray(keep, dtype=int).reshape(-1)]
 
     @staticmethod
-    def _decode(outputs: dict, stride: int, padded_h: int, padded_w: int) -> np.ndarray:
-        rows, cols = padded_h // stride, padded_w // stride
+    def _decode(outputs: dict, stride: int, padded_w: int, min_score: float) -> np.ndarray:
+        """The rows of one feature map's cells that score at least `min_score`."""
         cls = np.clip(outputs[f"cls_{stride}"].reshape(-1), 0.0, 1.0)
         obj = np.clip(outputs[f"obj_{stride}"].reshape(-1), 0.0, 1.0)
-        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4)
-        kps = outputs[f"kps_{stride}"].reshape(-1, 5, 2)
-        cell_y, cell_x = np.divmod(np.arange(rows * cols, dtype=np.float32), cols)
-        cell = np.stack([cell_x, cell_y], axis=1)
+        score = np.sqrt(cls * obj)
+        kept = np.flatnonzero(score >= min_score)
+        bbox = outputs[f"bbox_{stride}"].reshape(-1, 4)[kept]
+        kps = outputs[f"kps_{stride}"].reshape(-1, 5, 2)[kept]
+        cell_y, cell_x = np.divmod(kept, padded_w // stride)
+        cell = np.stack([cell_x, cell_y], axis=1).astype(np.float32)
         centre = (cell + bbox[:, :2]) * stride
         size = np.exp(bbox[:, 2:]) * stride
         landmarks = (cell[:, None, :] + kps) * stride
-        score = np.sqrt(cls * obj)
         return np.concatenate(
-            [centre - size / 2, size, landmarks.reshape(-1, 10), score[:, None]], axis=1
+            [centre - size / 2, size, landmarks.reshape(-1, 10), score[kept, None]], axis=1
         ).astype(np.float32)
