@@ -1,7 +1,8 @@
 """ONNX models run with onnxruntime, tuned for sharing two cores with decoding.
 
-OpenCV's DNN module, which DeepFace uses for YuNet and SFace, took 2.3x and 1.5x the time of
-onnxruntime on the same files here (benchmarks/README.md), so both are run through this.
+OpenCV's DNN module, which DeepFace uses for YuNet, took 2.3x the time of onnxruntime on the
+same file here (benchmarks/README.md), so YuNet runs through this (SFace runs through OpenVINO,
+faster still for it: embed.py).
 """
 
 from __future__ import annotations
