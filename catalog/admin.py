@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from catalog.models import Face, Person, Track, Video
+from catalog.services import videos
 from search.services import indexing
 
 
@@ -25,6 +26,17 @@ class VideoAdmin(admin.ModelAdmin):
         "height",
         "processed_at",
     ]
+
+    # Deleting goes through the service, so crops, the file and index points go with the rows.
+    def delete_model(self, request, obj: Video) -> None:
+        self.delete_queryset(request, Video.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset) -> None:
+        for video in queryset:
+            try:
+                videos.delete_video(video)
+            except videos.VideoBusy as error:
+                self.message_user(request, str(error), messages.WARNING)
 
 
 @admin.register(Person)

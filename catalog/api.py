@@ -22,7 +22,7 @@ from catalog.serializers import (
     VideoInfoSerializer,
     VideoSerializer,
 )
-from catalog.services import curation
+from catalog.services import curation, videos
 from faaaaaces.api import ID_PATTERN, error_response, errors
 
 
@@ -50,8 +50,10 @@ def video_info(request, video_id: int):
     )
 
 
-class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Videos in the catalog, newest first; one video comes with its faces."""
+class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin,
+                   viewsets.GenericViewSet):  # fmt: skip
+    """Videos in the catalog, newest first; one video comes with its faces. Deleting a video
+    removes its faces, crops, file and index points."""
 
     queryset = selectors.videos_with_counts()
     filterset_class = VideoFilter
@@ -63,6 +65,14 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def retrieve(self, request, pk=None):
         video = _video_with_faces(int(pk))
         return Response(VideoInfoSerializer(video, context={"request": request}).data)
+
+    @extend_schema(responses={204: None, **errors(404, 409)}, summary="Delete a video")
+    def destroy(self, request, pk=None):
+        try:
+            videos.delete_video(self.get_object())
+        except videos.VideoBusy as error:
+            return error_response(409, "busy", str(error))
+        return Response(status=204)
 
 
 class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

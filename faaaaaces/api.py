@@ -91,6 +91,7 @@ def errors(*status_codes: int) -> dict:
         status.HTTP_401_UNAUTHORIZED: "Not logged in: send a token or a session cookie.",
         status.HTTP_403_FORBIDDEN: "Not allowed.",
         status.HTTP_404_NOT_FOUND: "No such object.",
+        status.HTTP_409_CONFLICT: "Not now: the object is busy (a job is processing it).",
         status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "The file is larger than allowed.",
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body is not of a supported type.",
     }

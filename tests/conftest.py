@@ -36,6 +36,21 @@ def empty_catalog() -> None:
     rebuild_index("SFace")  # the test settings' model; with no faces left: an empty index
 
 
+def person_at(video_name: str, time_s: float):
+    """The person whose track is on screen at that moment (kept faces may be from other times)."""
+    from catalog.models import Person
+
+    return (
+        Person.objects.filter(
+            faces__video__original_name=video_name,
+            faces__track__start_time_s__lte=time_s,
+            faces__track__end_time_s__gte=time_s,
+        )
+        .distinct()
+        .get()
+    )
+
+
 @pytest.fixture(scope="module")
 def all_videos_ingested(django_db_setup, django_db_blocker):
     """Every shared video ingested with the command a user types, once per test module."""

@@ -82,6 +82,10 @@ def remove_faces(face_ids: list[int], model_name: str, dimension: int) -> None:
         get_face_index(model_name, dimension).delete_faces(face_ids)
 
 
+def remove_video(video_id: int, model_name: str, dimension: int) -> None:
+    get_face_index(model_name, dimension).delete_video(video_id)
+
+
 def faces_of_model(model_name: str):
     return Face.objects.filter(embedding_model=model_name).select_related("person").order_by("id")
 

@@ -142,17 +142,17 @@ def search_people(
     """People ranked by their best matching face among the nearest faces of the index."""
     index = get_face_index(model_name, dimension)
     hits = index.search(vector, limit=max(50, top * NEIGHBOURS_PER_PERSON), exclude_hidden=True)
+    # Points of faces deleted since they were indexed (a failed clean-up) are left out.
+    face_times = dict(
+        Face.objects.filter(id__in=[h.face_id for h in hits]).values_list("id", "time_s")
+    )
+    wanted = face_times.keys() - exclude_face_ids
     by_person: dict[int, list] = defaultdict(list)
     for hit in hits:
-        if hit.person_id is not None and hit.face_id not in exclude_face_ids:
+        if hit.person_id is not None and hit.face_id in wanted:
             by_person[hit.person_id].append(hit)
     ranked = sorted(by_person.items(), key=lambda item: -item[1][0].similarity)[:top]
     names = dict(Person.objects.filter(id__in=[p for p, _ in ranked]).values_list("id", "name"))
-    face_times = dict(
-        Face.objects.filter(id__in=[h.face_id for _, hs in ranked for h in hs]).values_list(
-            "id", "time_s"
-        )
-    )
     people = []
     for person_id, person_hits in ranked:
         if person_id not in names:  # deleted since it was indexed
@@ -168,7 +168,7 @@ def search_people(
                     FaceMatch(
                         h.face_id,
                         h.video_id,
-                        face_times.get(h.face_id, 0.0),
+                        face_times[h.face_id],
                         round(h.similarity, 4),
                         round(match_score(h.similarity, model_name), 4),
                     )

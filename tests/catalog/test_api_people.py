@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Face, Person, Video
-from tests.conftest import VIDEOS, empty_catalog
+from tests.conftest import VIDEOS, empty_catalog, person_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -17,19 +17,6 @@ def three_videos(django_db_setup, django_db_blocker):
         call_command("ingest", *(str(VIDEOS / n) for n in names))
         yield
         empty_catalog()
-
-
-def person_at(video_name: str, time_s: float) -> Person:
-    """The person whose track is on screen at that moment (kept faces may be from other times)."""
-    return (
-        Person.objects.filter(
-            faces__video__original_name=video_name,
-            faces__track__start_time_s__lte=time_s,
-            faces__track__end_time_s__gte=time_s,
-        )
-        .distinct()
-        .get()
-    )
 
 
 def test_clusters_lists_people_with_counts_and_cover_crops(api_client, three_videos):
