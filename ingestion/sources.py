@@ -5,7 +5,6 @@ fetched with yt-dlp after its addresses are checked. Plain Python: every limit i
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
 import shutil
 import socket
@@ -21,12 +20,18 @@ import yt_dlp
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import GeoRestrictedError, UnsupportedError, YoutubeDLError
 
+from ingestion.addresses import (
+    IpAddress,
+    NonPublicAddress,
+    non_public_kind,
+    public_addresses_only,
+    resolve,
+)
+
 CHUNK_BYTES = 1 << 20
 SNIFF_BYTES = 8192  # every signature below sits in the first few hundred bytes
 DOWNLOAD_SOCKET_TIMEOUT_S = 30
 ProgressCallback = Callable[[int, int | None], None]  # downloaded bytes, total bytes if known
-
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class SourceError(Exception):
@@ -197,7 +202,7 @@ def check_url_allowed(url: str, allow_private_networks: bool) -> None:
             "works without logging in."
         )
     for address in _resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80)):
-        kind = _non_public_kind(address)
+        kind = non_public_kind(address)
         if kind and not allow_private_networks:
             where = "is" if parts.hostname == str(address) else f"resolves to {address},"
             raise SourceError(
@@ -209,40 +214,11 @@ def check_url_allowed(url: str, allow_private_networks: bool) -> None:
 
 def _resolve(hostname: str, port: int) -> list[IpAddress]:
     try:
-        infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
+        return resolve(hostname, port)
     except (socket.gaierror, UnicodeError) as error:
         raise SourceError(
             f"The host name {hostname!r} could not be found ({error}); check the link."
         ) from error
-    # An IPv6 link-local address may carry a zone ("fe80::1%eth0"), which ip_address refuses.
-    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-
-
-_NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _non_public_kind(address: IpAddress) -> str | None:
-    """Why an address is not on the public internet ("loopback", "private"...), or None."""
-    if isinstance(address, ipaddress.IPv6Address):
-        # IPv6 forms that carry an IPv4 address and reach it: judge the IPv4 address.
-        if address.ipv4_mapped:
-            address = address.ipv4_mapped
-        elif address.sixtofour:
-            address = address.sixtofour
-        elif address in _NAT64_PREFIX:
-            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    checks = (
-        ("unspecified", address.is_unspecified),
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("private", address.is_private),
-        ("reserved", address.is_reserved),
-        ("site-local", getattr(address, "is_site_local", False)),
-        # What remains, e.g. 100.64.0.0/10 (carrier-grade NAT), shared but not global.
-        ("non-public", not address.is_global),
-    )
-    return next((kind for kind, applies in checks if applies), None)
 
 
 # --- A URL downloaded with yt-dlp ---------------------------------------------------------------
@@ -279,9 +255,11 @@ def download_url(
     # with it, and two downloads of the same video id never meet.
     work_dir = Path(tempfile.mkdtemp(prefix=".download-", dir=dest_dir))
     try:
-        info = _run_yt_dlp(
-            url, work_dir, max_bytes, allow_private_networks, progress, socket_timeout_s
-        )
+        # Every connection yt-dlp makes (redirects, pages, media) is judged as it is made.
+        with public_addresses_only(not allow_private_networks):
+            info = _run_yt_dlp(
+                url, work_dir, max_bytes, allow_private_networks, progress, socket_timeout_s
+            )
         path = _downloaded_file(info, work_dir)
         if path is None:
             # yt-dlp's HTTP downloader gives up without an error only when Content-Length is
@@ -353,11 +331,8 @@ def _run_yt_dlp(
                 if not entries:
                     raise SourceError(f"{url} is a playlist with no video in it.")
                 info = entries[0]
-            # The page URL was checked; the media may be served from elsewhere. NOT checked, out
-            # of scope for now: redirects yt-dlp follows (redirect-based SSRF), pages it reads
-            # during extraction (embeds, manifests), and a host that resolves differently when
-            # yt-dlp connects (DNS rebinding). A proxy or firewall in front of the workers is
-            # the real guard against those.
+            # The media may be served from elsewhere: refused here, with a clear message, before
+            # any byte is fetched (the connection guard would refuse it too, less readably).
             for media_url in _media_urls(info):
                 check_url_allowed(media_url, allow_private_networks)
             known_size_bytes = info.get("filesize") or info.get("filesize_approx")
@@ -421,6 +396,12 @@ def _explain_download_error(url: str, error: YoutubeDLError) -> str:
         )
     if any(isinstance(c, GeoRestrictedError) for c in causes):
         return f"{url} is not available in this server's country."
+    refused = next((c for c in causes if isinstance(c, NonPublicAddress)), None)
+    if refused is not None:
+        return (
+            f"{url} led the download to {refused}; it was stopped so that users cannot reach "
+            "internal services. An administrator can allow such links (ALLOW_PRIVATE_URLS)."
+        )
     if any(isinstance(c, TransportError) for c in causes):
         # The innermost error reads best ("[Errno 111] Connection refused").
         return f"{url} could not be reached ({_first_line(causes[-1])}); check it or retry."

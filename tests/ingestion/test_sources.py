@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ingestion import addresses, sources
 from ingestion.sources import (
     SourceError,
     check_url_allowed,
@@ -43,6 +44,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     server: "_WebServer"
 
     def do_GET(self) -> None:
+        if self.path.startswith("/redirect/"):  # /redirect/<url>: where a moved page points
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/redirect/"))
+            self.end_headers()
+            return None
         if not self.path.startswith("/endless/"):
             return super().do_GET()
         body = (Path(self.directory) / self.path.removeprefix("/endless/")).read_bytes()
@@ -278,6 +284,63 @@ def test_a_localhost_link_is_refused_naming_its_address(web_server, tmp_path):
     url = web_server.base_url.replace("127.0.0.1", "localhost") + "/clip.mp4"
     with pytest.raises(SourceError, match=r"localhost resolves to (127\.0\.0\.1|::1)"):
         download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False)
+
+
+@pytest.fixture
+def loopback_plays_a_public_host(monkeypatch):
+    """127.0.0.1 is judged public, as if the test server were on the internet; the rest of the
+    loopback network (127.0.0.2 ...) stays inside this machine."""
+    judge = addresses.non_public_kind
+
+    def judged(address):
+        return None if str(address) == "127.0.0.1" else judge(address)
+
+    monkeypatch.setattr(addresses, "non_public_kind", judged)
+    monkeypatch.setattr(sources, "non_public_kind", judged)
+
+
+def test_a_public_host_is_downloaded_under_the_connection_guard(
+    web_server, tmp_path, loopback_plays_a_public_host
+):
+    url = f"{web_server.base_url}/clip.mp4"
+    downloaded = download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False)
+    assert downloaded.sha256 == sha256_of(MP4)
+
+
+def test_a_redirect_into_the_network_is_refused_when_the_download_connects(
+    web_server, tmp_path, loopback_plays_a_public_host
+):
+    port = web_server.server_address[1]
+    url = f"{web_server.base_url}/redirect/http://127.0.0.2:{port}/clip.mp4"
+    with pytest.raises(SourceError, match=r"led the download to 127\.0\.0\.2, a loopback"):
+        download_url(url, tmp_path, max_bytes=MAX_BYTES, allow_private_networks=False)
+    assert list(tmp_path.iterdir()) == []
+    # An administrator who allows private networks gets the redirect followed.
+    allowed = download_url(
+        f"{web_server.base_url}/redirect/{web_server.base_url}/clip.mp4",
+        tmp_path,
+        max_bytes=MAX_BYTES,
+        allow_private_networks=True,
+    )
+    assert allowed.sha256 == sha256_of(MP4)
+
+
+def test_the_connection_guard_holds_only_in_its_own_thread(web_server):
+    import urllib.error
+    import urllib.request
+
+    url = f"{web_server.base_url}/clip.mp4"
+    fetched_elsewhere: list[int] = []
+    with addresses.public_addresses_only():
+        with pytest.raises(urllib.error.URLError, match="loopback address"):
+            urllib.request.urlopen(url, timeout=5)
+        other = threading.Thread(
+            target=lambda: fetched_elsewhere.append(len(urllib.request.urlopen(url).read()))
+        )
+        other.start()
+        other.join()
+    assert fetched_elsewhere == [MP4.stat().st_size]
+    assert len(urllib.request.urlopen(url, timeout=5).read()) == MP4.stat().st_size
 
 
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/clip.mp4", "file:///etc/hostname"])
