@@ -437,11 +437,8 @@ def _free_path(folder: Path, name: str) -> Path:
 
 
 def _sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 class _QuietLogger:
