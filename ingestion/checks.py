@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core import checks
 
 from catalog.grouping import ALGORITHMS
+from ingestion.pipeline.embed import PRECISIONS
 from ingestion.pipeline.weights import missing_weight_files, weights_dir
 
 
@@ -44,4 +45,12 @@ def check_choices(app_configs, **kwargs):
         )
     if settings.FRAME_SAMPLE_FPS <= 0:
         problems.append(checks.Error("FRAME_SAMPLE_FPS must be above 0.", id="faaaaaces.E003"))
+    if settings.FACE_EMBEDDING_PRECISION not in PRECISIONS:
+        problems.append(
+            checks.Error(
+                f"FACE_EMBEDDING_PRECISION={settings.FACE_EMBEDDING_PRECISION!r} is not one of "
+                f"{PRECISIONS}.",
+                id="faaaaaces.E004",
+            )
+        )
     return problems

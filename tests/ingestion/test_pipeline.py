@@ -171,11 +171,17 @@ def test_batched_sface_gives_the_embeddings_deepface_gives(face_engine):
     assert float(default[0] @ default[1]) < 0.5  # and they still tell people apart
 
 
-def test_an_unknown_embedding_precision_is_refused_by_name():
+def test_an_unknown_embedding_precision_is_refused_by_name(settings):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
     from ingestion.pipeline.embed import FaceEmbedder
 
     with pytest.raises(ValueError, match="'fp8'"):
         FaceEmbedder("SFace", precision="fp8")
+    settings.FACE_EMBEDDING_PRECISION = "fp8"  # and `manage.py check` says so at start-up
+    with pytest.raises(SystemCheckError, match="FACE_EMBEDDING_PRECISION='fp8'"):
+        call_command("check")
 
 
 @pytest.mark.parametrize("size", [(640, 360), (896, 504), (333, 517)])
