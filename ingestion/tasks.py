@@ -61,6 +61,8 @@ def run_ingest_job(job_id: int, listener: StageCallback | None = None) -> dict:
     report = JobReporter(job, listener)
     video = job.video
     try:
+        if video is None and job.kind == IngestJob.Kind.UPLOAD:  # deleted while queued
+            raise SourceError("The uploaded video was deleted before it was processed.")
         if video is None:
             report(IngestJob.Stage.DOWNLOADING)
             download_progress = report.stage_progress(IngestJob.Stage.DOWNLOADING)

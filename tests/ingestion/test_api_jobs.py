@@ -34,6 +34,21 @@ def test_uploading_a_video_queues_a_job(api_client):
                       "error": "", "video_id": job.video_id}  # fmt: skip
 
 
+def test_deleting_a_queued_upload_ends_its_job_with_a_clear_error(api_client):
+    from django.core.files.storage import default_storage
+
+    from ingestion.tasks import run_ingest_job
+
+    body = upload(api_client, VIDEOS / "talking_head_5.mp4").json()
+    stored = Video.objects.get(pk=body["video_id"]).file.name
+    assert api_client.delete(f"/api/videos/{body['video_id']}/").status_code == 204
+    assert not default_storage.exists(stored)
+    run_ingest_job(body["job_id"])  # the worker reaches the job afterwards
+    status = api_client.get(f"/api/job_status/{body['job_id']}").json()
+    assert status["status"] == "failed"
+    assert status["error"] == "The uploaded video was deleted before it was processed."
+
+
 @pytest.mark.slow
 def test_an_uploaded_video_is_processed_and_its_faces_listed(api_client, run_jobs_in_process):
     body = upload(api_client, VIDEOS / "slideshow_1.mp4").json()
