@@ -25,32 +25,21 @@ def check_face_models(app_configs, **kwargs):
     return problems
 
 
+# Settings that must name one of a few choices: (setting, choices, check id).
+CHOICE_SETTINGS = (
+    ("CLUSTERING_ALGORITHM", ALGORITHMS, "faaaaaces.E001"),
+    ("QDRANT_BACKEND", ("edge", "server"), "faaaaaces.E002"),
+    ("FACE_EMBEDDING_PRECISION", PRECISIONS, "faaaaaces.E004"),
+)
+
+
 @checks.register()
 def check_choices(app_configs, **kwargs):
-    problems = []
-    if settings.CLUSTERING_ALGORITHM not in ALGORITHMS:
-        problems.append(
-            checks.Error(
-                f"CLUSTERING_ALGORITHM={settings.CLUSTERING_ALGORITHM!r} is not one of "
-                f"{ALGORITHMS}.",
-                id="faaaaaces.E001",
-            )
-        )
-    if settings.QDRANT_BACKEND not in ("edge", "server"):
-        problems.append(
-            checks.Error(
-                f"QDRANT_BACKEND={settings.QDRANT_BACKEND!r} must be 'edge' or 'server'.",
-                id="faaaaaces.E002",
-            )
-        )
+    problems = [
+        checks.Error(f"{name}={getattr(settings, name)!r} is not one of {choices}.", id=check_id)
+        for name, choices, check_id in CHOICE_SETTINGS
+        if getattr(settings, name) not in choices
+    ]
     if settings.FRAME_SAMPLE_FPS <= 0:
         problems.append(checks.Error("FRAME_SAMPLE_FPS must be above 0.", id="faaaaaces.E003"))
-    if settings.FACE_EMBEDDING_PRECISION not in PRECISIONS:
-        problems.append(
-            checks.Error(
-                f"FACE_EMBEDDING_PRECISION={settings.FACE_EMBEDDING_PRECISION!r} is not one of "
-                f"{PRECISIONS}.",
-                id="faaaaaces.E004",
-            )
-        )
     return problems
