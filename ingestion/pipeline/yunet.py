@@ -5,17 +5,16 @@ the frame is padded to multiples of 32 at the bottom and right and fed as BGR 0-
 cell of the three feature maps (strides 8, 16, 32) predicts one face: a score (the geometric
 mean of its class and objectness outputs), a box and five landmarks relative to the cell; then
 non-maximum suppression. Only the runtime differs: 10 ms for a 640x640 frame on one core here,
-against 23 ms through OpenCV's DNN module.
+against 23 ms through OpenCV's DNN module (benchmarks/README.md).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
-
-from .onnx_models import free_dimensions, inference_session
 
 WEIGHTS_FILE = "face_detection_yunet_2023mar.onnx"
 STRIDES = (8, 16, 32)
@@ -28,9 +27,9 @@ class YuNet:
         import onnx
 
         model = onnx.load(str(weights_file))
-        free_dimensions(model.graph.input, {2: "height", 3: "width"})
-        free_dimensions(model.graph.output, {1: "cells"})
-        self._session = inference_session(model)
+        _free_dimensions(model.graph.input, {2: "height", 3: "width"})
+        _free_dimensions(model.graph.output, {1: "cells"})
+        self._session = _inference_session(model)
         self._input_name = self._session.get_inputs()[0].name
         self._output_names = [output.name for output in self._session.get_outputs()]
 
@@ -70,3 +69,30 @@ class YuNet:
         return np.concatenate(
             [centre - size / 2, size, landmarks.reshape(-1, 10), score[kept, None]], axis=1
         ).astype(np.float32)
+
+
+def _inference_session(model):
+    """An onnxruntime session for the adapted model, tuned to share two cores."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # its warnings are about the graph details fixed above
+    # Detection runs beside decoding and embedding (prefetch.py): half the cores.
+    options.intra_op_num_threads = max(1, (os.cpu_count() or 1) // 2)
+    # Waiting threads sleep instead of spinning: decoding and the other model share the cores.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # A memory plan is kept per input shape, and detection sees a new shape with every crop
+    # around a face: with plans, memory grew with video length (10 minutes: 717 MB, not 621).
+    options.enable_mem_pattern = False
+    return onnxruntime.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
+
+
+def _free_dimensions(values, names: dict[int, str]) -> None:
+    """Let the listed dimensions (index -> name) of these graph inputs or outputs vary."""
+    for value in values:
+        dims = value.type.tensor_type.shape.dim
+        for index, name in names.items():
+            if index < len(dims):
+                dims[index].dim_param = name
