@@ -13,7 +13,7 @@ from pathlib import Path
 from .align import align_face, display_crop
 from .detect import FaceDetector, FrameDetector
 from .embed import FaceEmbedder
-from .frames import SampledFrame, VideoDecodeError, VideoInfo, open_video, sampled_frames
+from .frames import SampledFrame, VideoInfo, open_video, sampled_frames
 from .prefetch import Prefetcher
 from .quality import face_quality
 from .track import FaceTrack, FaceTracker, TrackedFace
@@ -101,8 +101,6 @@ def process_video(
             if on_progress and video.info.frame_count:
                 on_progress(min(1.0, (frame.frame_index + 1) / video.info.frame_count))
         result.frames_decoded = video.frames_decoded
-    if result.frames_sampled == 0:
-        raise VideoDecodeError("no frame of it could be decoded (corrupt or truncated)")
     result.tracks = tracker.finish(engine.embedder.embed)
     result.faces_embedded = tracker.faces_embedded
     if on_progress:
