@@ -37,15 +37,18 @@ def delete_video(video: Video) -> DeletedVideo:
     if video.status == Video.Status.PROCESSING:
         raise VideoBusy(f"Video {video.id} is being processed; delete it when its job is done.")
     video_id = video.id
-    faces = Face.objects.filter(video=video)
-    models = list(faces.values_list("embedding_model", "embedding_dim").distinct())
-    people = set(faces.exclude(person=None).values_list("person_id", flat=True))
-    files = [name for name in faces.values_list("crop", flat=True) if name]
+    faces = list(
+        Face.objects.filter(video=video).values_list(
+            "embedding_model", "embedding_dim", "person_id", "crop"
+        )
+    )
+    models = {(model_name, dimension) for model_name, dimension, _, _ in faces}
+    people = {person_id for _, _, person_id, _ in faces if person_id is not None}
+    files = [crop for *_, crop in faces if crop]
     if video.file:
         files.append(video.file.name)
     storage = video.file.storage
     with transaction.atomic():
-        face_count = faces.count()
         video.delete()  # cascades to tracks and faces; jobs keep their record (video set null)
         emptied = Person.objects.filter(
             id__in=people, faces__isnull=True, named_by_curator=False, locked=False
@@ -54,7 +57,7 @@ def delete_video(video: Video) -> DeletedVideo:
         emptied.delete()
         refresh_cover_faces(people)
         transaction.on_commit(lambda: _remove_files_and_points(storage, files, video_id, models))
-    return DeletedVideo(video_id, face_count, people_removed)
+    return DeletedVideo(video_id, len(faces), people_removed)
 
 
 def _remove_files_and_points(storage, files: list[str], video_id: int, models) -> None:
