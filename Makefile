@@ -28,9 +28,11 @@ run: install
 test: install
 	$(VENV)/bin/pytest
 
+# ruff, and the import contracts of pyproject.toml (one direction of flow between the layers).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .

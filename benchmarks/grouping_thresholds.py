@@ -28,6 +28,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from catalog.engine import get_face_engine  # noqa: E402
 from catalog.grouping import group_vectors  # noqa: E402
 from catalog.services.clustering import on_screen_together  # noqa: E402
 from evaluation.scoring import (  # noqa: E402
@@ -38,7 +39,6 @@ from evaluation.scoring import (  # noqa: E402
 )
 from ingestion.pipeline.thresholds import grouping_distance, verification_distance  # noqa: E402
 from ingestion.pipeline.video import process_video  # noqa: E402
-from ingestion.services.engine import get_face_engine  # noqa: E402
 
 
 def collect_tracks(dataset: Path):

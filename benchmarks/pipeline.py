@@ -62,9 +62,9 @@ def naive_side(paths: list[Path], fps: float | None) -> dict:
     from deepface.commons import weight_utils
     from django.conf import settings
 
+    from catalog.engine import pipeline_config
     from ingestion.pipeline.thresholds import verification_distance
     from ingestion.pipeline.weights import deepface_environment, weights_dir
-    from ingestion.services.engine import pipeline_config
 
     config = pipeline_config()
     fps = fps or config.sample_fps
@@ -155,8 +155,8 @@ def load_engine(fps: float | None):
     """The engine the product uses, or one like it at another sampling rate."""
     from django.conf import settings
 
+    from catalog.engine import get_face_engine, pipeline_config
     from ingestion.pipeline.video import FaceEngine
-    from ingestion.services.engine import get_face_engine, pipeline_config
 
     config = pipeline_config()
     if fps is None or fps == config.sample_fps:

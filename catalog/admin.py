@@ -2,8 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from catalog.models import Face, Person, Track, Video
-from catalog.services import videos
-from search.services import indexing
+from catalog.services import index_sync, videos
 
 
 def crop_thumbnail(face: Face | None) -> str:
@@ -56,7 +55,7 @@ class PersonAdmin(admin.ModelAdmin):
             obj.named_by_curator = True
         super().save_model(request, obj, form, change)
         if change and "hidden" in form.changed_data:
-            indexing.set_person_hidden(obj.id, obj.hidden)
+            index_sync.set_person_hidden(obj.id, obj.hidden)
 
 
 @admin.register(Face)

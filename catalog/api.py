@@ -6,9 +6,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action, api_view
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 
+from apitools import ID_PATTERN, errors
 from catalog import selectors
 from catalog.filters import FaceFilter, PersonFilter, VideoFilter
 from catalog.models import Face, Person
@@ -23,11 +25,10 @@ from catalog.serializers import (
     VideoSerializer,
 )
 from catalog.services import curation, videos
-from faaaaaces.api import ID_PATTERN, error_response, errors
 
 
 class ClusterListView(ListAPIView):
-    """People found (hidden ones left out), most faces first."""
+    """The seed's `/api/clusters`: the people found (hidden ones left out), most faces first."""
 
     serializer_class = PersonSerializer
     filterset_class = None
@@ -68,10 +69,7 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
 
     @extend_schema(responses={204: None, **errors(404, 409)}, summary="Delete a video")
     def destroy(self, request, pk=None):
-        try:
-            videos.delete_video(self.get_object())
-        except videos.VideoBusy as error:
-            return error_response(409, "busy", str(error))
+        videos.delete_video(self.get_object())
         return Response(status=204)
 
 
@@ -84,7 +82,8 @@ class FaceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
 class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
                     viewsets.GenericViewSet):  # fmt: skip
-    """People (clusters of faces). PATCH renames or hides; merge and move faces are actions."""
+    """People (faces grouped as one person). PATCH renames or hides; merge and move faces are
+    actions."""
 
     queryset = selectors.people_with_counts()
     serializer_class = PersonSerializer
@@ -124,11 +123,8 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upd
         others = list(Person.objects.filter(id__in=wanted))
         missing = wanted - {p.id for p in others}
         if missing:
-            return error_response(404, "not_found", f"No such people: {sorted(missing)}")
-        try:
-            curation.merge_people(person, others)
-        except curation.CurationError as error:
-            return error_response(400, "not_allowed", str(error))
+            raise NotFound(f"No such people: {sorted(missing)}")
+        curation.merge_people(person, others)
         return Response(self._fresh(person))
 
     @extend_schema(request=MoveFacesSerializer,
@@ -139,8 +135,5 @@ class PersonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Upd
         person = self.get_object()
         body = MoveFacesSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            moved = curation.move_faces(body.validated_data["faces"], person)
-        except curation.CurationError as error:
-            return error_response(400, "not_allowed", str(error))
+        moved = curation.move_faces(body.validated_data["faces"], person)
         return Response({"moved_faces": moved, "person": self._fresh(person)})

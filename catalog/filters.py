@@ -2,8 +2,8 @@
 
 import django_filters
 
+from apitools import id_filter
 from catalog.models import Face, Person, Video
-from faaaaaces.api import id_filter
 
 
 class PersonFilter(django_filters.FilterSet):

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from apitools import MAX_ID
 from catalog.models import Face, Person, Video
-from faaaaaces.api import MAX_ID
 
 
 def crop_url(request, face: Face | None) -> str | None:

@@ -1,57 +1,33 @@
-"""What every API endpoint shares: one error body, and the URL of every endpoint."""
+"""How the API answers errors and documents them: every error, whether DRF's or a service's own,
+as one body `{"error": {"code", "message", "fields"?}}` (the shapes are in `apitools.py`).
 
-import django_filters
+A service raises its own exception; the table below says once what HTTP makes of each kind, so
+no view needs a try/except of its own and nothing matches an error's text.
+"""
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, serializers, status
-from rest_framework.response import Response
+from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
-# Database ids are 64-bit: a larger number is no id, and SQLite would overflow on it.
-MAX_ID = 2**63 - 1
-ID_PATTERN = r"[0-9]{1,18}"
+from apitools import ErrorSerializer, error_response
+from catalog.services.curation import CurationError
+from catalog.services.videos import VideoBusy
+from ingestion.sources import FileTooLarge, SourceError, UrlRefused
+from search.services.photo_search import NoSuchFace, PhotoError, PhotoTooLarge
 
-
-def id_filter(field_name: str, **kwargs) -> django_filters.NumberFilter:
-    # Bounded: a number past 64 bits is no id (and would overflow SQLite).
-    return django_filters.NumberFilter(
-        field_name=field_name, min_value=0, max_value=MAX_ID, **kwargs
-    )
-
-
-class IdConverter:
-    """Path ids: digits only, short enough to be a database id (otherwise: 404)."""
-
-    regex = ID_PATTERN
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="machine-readable reason, e.g. not_found, invalid")
-    message = serializers.CharField(help_text="what went wrong, for a person")
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text="per-field problems of an invalid request",
-    )
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorBodySerializer()
-
-
-def error_response(status_code: int, code: str, message: str, fields=None) -> Response:
-    body = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
-    return Response({"error": body}, status=status_code)
+# (kind of error, status, code): the first kind the error is an instance of answers.
+DOMAIN_ERRORS: list[tuple[type[Exception], int, str]] = [
+    (VideoBusy, status.HTTP_409_CONFLICT, "busy"),
+    (CurationError, status.HTTP_400_BAD_REQUEST, "not_allowed"),
+    (NoSuchFace, status.HTTP_404_NOT_FOUND, "not_found"),
+    (PhotoTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large"),
+    (PhotoError, status.HTTP_400_BAD_REQUEST, "unusable_photo"),
+    (FileTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large"),
+    (UrlRefused, status.HTTP_400_BAD_REQUEST, "url_refused"),
+    (SourceError, status.HTTP_400_BAD_REQUEST, "not_a_video"),
+]
 
 
 def _flatten(detail) -> dict[str, list[str]]:
@@ -67,6 +43,9 @@ def _flatten(detail) -> dict[str, list[str]]:
 
 def error_handler(error, context):
     """Every error as {"error": {"code", "message", "fields"?}}, whatever raised it."""
+    for kind, status_code, code in DOMAIN_ERRORS:
+        if isinstance(error, kind):
+            return error_response(status_code, code, str(error))
     if isinstance(error, Http404):
         error = exceptions.NotFound()
     elif isinstance(error, PermissionDenied):
@@ -82,21 +61,6 @@ def error_handler(error, context):
     code = codes if isinstance(codes, str) else "error"
     response.data = {"error": {"code": code, "message": str(getattr(error, "detail", error))}}
     return response
-
-
-def errors(*status_codes: int) -> dict:
-    """Schema entries for the error responses an endpoint can give."""
-    described = {
-        status.HTTP_400_BAD_REQUEST: "The request is invalid.",
-        status.HTTP_401_UNAUTHORIZED: "Not logged in: send a token or a session cookie.",
-        status.HTTP_403_FORBIDDEN: "Not allowed.",
-        status.HTTP_404_NOT_FOUND: "No such object.",
-        status.HTTP_409_CONFLICT: "Not now: the object is busy (a job is processing it).",
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "The file is larger than allowed.",
-        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body is not of a supported type.",
-    }
-    codes = {status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN, *status_codes}
-    return {c: OpenApiResponse(ErrorSerializer, description=described[c]) for c in sorted(codes)}
 
 
 class ErrorDocumentingAutoSchema(AutoSchema):

@@ -5,9 +5,9 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from apitools import IdConverter
 from catalog import api as catalog_api
-from catalog.views import home
-from faaaaaces.api import IdConverter
+from faaaaaces.views import home
 from ingestion import api as ingestion_api
 from search import api as search_api
 

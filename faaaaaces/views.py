@@ -1,7 +1,24 @@
-"""Error pages: JSON in the API's error format under /api/, Django's usual pages elsewhere."""
+"""Project-wide pages: the home page, which shows what every app holds, and the error pages
+(JSON in the API's error format under /api/, Django's usual pages elsewhere)."""
 
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views import defaults
+
+from catalog import selectors
+from ingestion.models import IngestJob
+
+
+def home(request):
+    return render(
+        request,
+        "home.html",
+        {
+            "videos": selectors.recent_videos(),
+            "people": selectors.people_for_gallery(),
+            "jobs": IngestJob.objects.all()[:10],
+        },
+    )
 
 
 def not_found(request, exception=None):

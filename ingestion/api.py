@@ -10,8 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from faaaaaces.api import ID_PATTERN, error_response, errors
-from ingestion import sources
+from apitools import ID_PATTERN, errors
 from ingestion.filters import JobFilter
 from ingestion.models import IngestJob
 from ingestion.serializers import (
@@ -26,11 +25,13 @@ from ingestion.serializers import (
 )
 from ingestion.services import intake
 from ingestion.services.queue import enqueue_job
+from ingestion.sources import SourceError
+from ingestion.sources.url_policy import check_url_allowed
 
 
 def _queue_url(url: str) -> IngestJob:
     """Refuse a URL we would refuse to fetch now, rather than in a failed job later."""
-    sources.check_url_allowed(url, settings.ALLOW_PRIVATE_URLS)
+    check_url_allowed(url, settings.ALLOW_PRIVATE_URLS)
     return enqueue_job(intake.create_url_job(url))
 
 
@@ -45,14 +46,7 @@ def upload_video(request):
     serializer = UploadVideoSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
-    if upload.size > settings.MAX_UPLOAD_MB * 1024 * 1024:
-        return error_response(
-            413, "too_large", f"The file is larger than {settings.MAX_UPLOAD_MB} MB."
-        )
-    try:
-        video, _ = intake.receive_upload(upload, upload.name)
-    except sources.SourceError as error:
-        return error_response(400, "not_a_video", str(error))
+    video, _ = intake.receive_upload(upload, upload.name, size_bytes=upload.size)
     job = enqueue_job(intake.create_job_for_video(video, IngestJob.Kind.UPLOAD))
     return Response({"job_id": job.id, "video_id": video.id}, status=status.HTTP_202_ACCEPTED)
 
@@ -67,10 +61,7 @@ def upload_video(request):
 def process_url(request):
     serializer = ProcessUrlSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        job = _queue_url(serializer.validated_data["url"])
-    except sources.SourceError as error:
-        return error_response(400, "url_refused", str(error), {"url": [str(error)]})
+    job = _queue_url(serializer.validated_data["url"])
     return Response({"job_id": job.id}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -89,7 +80,7 @@ def process_urls(request):
         try:
             ProcessUrlSerializer(data={"url": url}).is_valid(raise_exception=True)
             jobs.append({"url": url, "job_id": _queue_url(url).id})
-        except sources.SourceError as error:
+        except SourceError as error:  # one refused entry must not stop the batch
             jobs.append({"url": url, "job_id": None, "error": str(error)})
         except ValidationError as error:  # not a URL at all
             jobs.append({"url": url, "job_id": None, "error": str(error.detail["url"][0])})
@@ -99,11 +90,12 @@ def process_urls(request):
 @extend_schema(
     request=None,
     responses={202: JobAcceptedSerializer, **errors()},
-    summary="Re-cluster every face into people in the background",
+    summary="Regroup every face into people in the background",
 )
 @api_view(["POST"])
 def cluster_faces(request):
-    job = IngestJob.objects.create(kind=IngestJob.Kind.CLUSTER, source="all faces")
+    """The seed's name: regroups people (named and locked people keep their faces)."""
+    job = IngestJob.objects.create(kind=IngestJob.Kind.REGROUP_PEOPLE, source="all faces")
     enqueue_job(job)
     return Response({"job_id": job.id}, status=status.HTTP_202_ACCEPTED)
 
@@ -115,7 +107,7 @@ def job_status(request, job_id: int):
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Ingestion and clustering jobs, newest first."""
+    """Ingestion and regrouping jobs, newest first."""
 
     queryset = IngestJob.objects.all()
     serializer_class = JobSerializer

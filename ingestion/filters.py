@@ -2,7 +2,7 @@
 
 import django_filters
 
-from faaaaaces.api import id_filter
+from apitools import id_filter
 from ingestion.models import IngestJob
 
 

@@ -1,4 +1,5 @@
-"""Ingestion jobs: one row per thing a user asked us to ingest (a file, a URL) or to re-cluster."""
+"""Jobs: one row per thing a user asked for: ingest a file or a URL, or regroup all faces into
+people."""
 
 from django.db import models
 from django.utils import timezone
@@ -8,7 +9,8 @@ class IngestJob(models.Model):
     class Kind(models.TextChoices):
         UPLOAD = "upload", "Uploaded file"
         URL = "url", "URL"
-        CLUSTER = "cluster", "Re-cluster"
+        # "cluster": the seed's name, kept for the rows and queued tasks that carry it.
+        REGROUP_PEOPLE = "cluster", "Regroup people"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -8,13 +8,13 @@ import logging
 from collections.abc import Callable
 
 from catalog.models import Video
+from catalog.services import index_sync
 from catalog.services.clustering import recluster_people
 from ingestion.models import IngestJob
 from ingestion.pipeline.frames import VideoDecodeError
 from ingestion.pipeline.weights import MissingWeightsError
 from ingestion.services import intake, processing
 from ingestion.sources import SourceError
-from search.services import indexing as index_service
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,8 @@ def run_ingest_job(job_id: int, listener: StageCallback | None = None) -> dict:
             raise SourceError("The uploaded video was deleted before it was processed.")
         if video is None:
             report(IngestJob.Stage.DOWNLOADING)
-            download_progress = report.stage_progress(IngestJob.Stage.DOWNLOADING)
             video, _ = intake.download_video(
-                job.source, lambda done, total: download_progress(done / total if total else 0)
+                job.source, report.stage_progress(IngestJob.Stage.DOWNLOADING)
             )
             job.video = video
             job.save(update_fields=["video"])
@@ -104,7 +103,7 @@ def run_ingest_job(job_id: int, listener: StageCallback | None = None) -> dict:
         return {"error": message}
 
 
-def run_cluster_job(job_id: int, listener: StageCallback | None = None) -> dict:
+def run_regroup_people_job(job_id: int, listener: StageCallback | None = None) -> dict:
     job = IngestJob.objects.get(pk=job_id)
     job.mark_running()
     report = JobReporter(job, listener)
@@ -112,7 +111,7 @@ def run_cluster_job(job_id: int, listener: StageCallback | None = None) -> dict:
         report(IngestJob.Stage.CLUSTERING)
         summary = recluster_people()
         report(IngestJob.Stage.INDEXING)
-        index_service.reindex_moved_faces(summary.moved_faces)
+        index_sync.reindex_moved_faces(summary.moved_faces)
         result = {
             "tracks": summary.tracks,
             "people": summary.people,
@@ -123,6 +122,6 @@ def run_cluster_job(job_id: int, listener: StageCallback | None = None) -> dict:
         return result
     except Exception as error:
         message = describe_failure(error)
-        logger.exception("cluster job %s failed", job_id)
+        logger.exception("regroup-people job %s failed", job_id)
         job.mark_failed(message)
         return {"error": message}

@@ -2,15 +2,14 @@
 
 from dataclasses import asdict
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from faaaaaces.api import error_response, errors
+from apitools import errors
 from search.serializers import SearchRequestSerializer, SearchResultSerializer
-from search.services.photo_search import PhotoError, search_by_photo, search_like_face
+from search.services.photo_search import search_by_photo, search_like_face
 
 
 @extend_schema(
@@ -25,18 +24,8 @@ def search(request):
     query = SearchRequestSerializer(data=request.data)
     query.is_valid(raise_exception=True)
     data = query.validated_data
-    try:
-        if "face_id" in data:
-            people = search_like_face(data["face_id"], data["top"])
-            return Response({"faces": [], "chosen_face": None,
-                             "people": [asdict(p) for p in people]})  # fmt: skip
-        photo = data["photo"]
-        if photo.size > settings.MAX_PHOTO_MB * 1024 * 1024:
-            return error_response(
-                413, "too_large", f"The photo is larger than {settings.MAX_PHOTO_MB} MB."
-            )
-        result = search_by_photo(photo.read(), data.get("face"), data["top"])
-    except PhotoError as error:
-        code = 404 if "There is no face" in str(error) else 400
-        return error_response(code, "not_found" if code == 404 else "unusable_photo", str(error))
+    if "face_id" in data:
+        people = search_like_face(data["face_id"], data["top"])
+        return Response({"faces": [], "chosen_face": None, "people": [asdict(p) for p in people]})
+    result = search_by_photo(data["photo"].read(), data.get("face"), data["top"])
     return Response(asdict(result))

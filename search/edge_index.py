@@ -36,6 +36,7 @@ from search.index import (
     make_hit,
     point_payload,
 )
+from search.index_owner_client import OwnerClient
 
 LOCK_WAIT_S = 120.0
 PAYLOAD_FIELDS = ("video_id", "person_id", "face_id", "hidden")
@@ -289,8 +290,6 @@ class EdgeFaceIndex:
     """The Edge index of one folder: through its owner when one answers, else directly."""
 
     def __init__(self, folder: Path, dimension: int) -> None:
-        from search.index_owner import OwnerClient
-
         self.folder = Path(folder)
         self.dimension = dimension
         self._owner = OwnerClient(self.folder.parent)

@@ -13,15 +13,15 @@ back, so the other process's new points keep their ids but lose their vectors (m
 does not notice). So at any moment one process at most has the shard loaded: the index owner
 (`manage.py serve_index`), which serves the others over a Unix socket, or, when no owner runs,
 each operation under the folder's exclusive lock (load, work, flush, close). Details in
-`search/edge_index.py` and `search/index_owner.py`; the server backend in
-`search/server_index.py`.
+`search/edge_index.py`, `search/index_owner.py` (the owner) and `search/index_owner_client.py`
+(how the others reach it); the server backend in `search/server_index.py`; which backend a
+setting names, in `search/index_backends.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -116,29 +116,3 @@ def make_hit(point_id, score: float, payload: dict | None) -> IndexHit:
         video_id=int(payload.get("video_id", -1)),
         person_id=payload.get("person_id"),
     )
-
-
-def open_face_index(
-    backend: str,
-    *,
-    dimension: int,
-    collection: str,
-    path: str | Path | None = None,
-    url: str | None = None,
-    api_key: str | None = None,
-) -> FaceIndex:
-    """The index of one collection: `edge` in `path / collection`, `server` at `url`
-    (`":memory:"` for qdrant-client's in-process mode)."""
-    if backend == "edge":
-        from search.edge_index import EdgeFaceIndex
-
-        if path is None:
-            raise ValueError("the edge backend needs a folder (path)")
-        return EdgeFaceIndex(Path(path) / collection, dimension)
-    if backend == "server":
-        from search.server_index import ServerFaceIndex
-
-        if not url:
-            raise ValueError("the server backend needs a URL (QDRANT_URL)")
-        return ServerFaceIndex(url, collection, dimension, api_key)
-    raise ValueError(f"unknown index backend {backend!r}: use 'edge' or 'server'")

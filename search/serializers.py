@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from faaaaaces.api import MAX_ID
+from apitools import MAX_ID
 
 
 class SearchRequestSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def face_engine():
-    from ingestion.services.engine import get_face_engine
+    from catalog.engine import get_face_engine
 
     return get_face_engine()
 
@@ -28,7 +28,7 @@ def empty_catalog() -> None:
     """Remove every row the catalog tests create, and the vectors the index holds for them."""
     from catalog.models import Person, Video
     from ingestion.models import IngestJob
-    from search.services.indexing import rebuild_index
+    from search.services.index_maintenance import rebuild_index
 
     Video.objects.all().delete()
     Person.objects.all().delete()

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from catalog.models import Face, Person, Track
+from catalog.services import index_sync
 from catalog.services.clustering import on_screen_together, refresh_cover_faces
-from search.services import indexing
 
 
 class CurationError(ValueError):
@@ -31,7 +31,7 @@ def rename_person(person: Person, name: str) -> Person:
 def set_person_hidden(person: Person, hidden: bool) -> Person:
     person.hidden = hidden
     person.save(update_fields=["hidden", "updated_at"])
-    indexing.set_person_hidden(person.id, hidden)
+    index_sync.set_person_hidden(person.id, hidden)
     return person
 
 
@@ -71,7 +71,7 @@ def move_faces(face_ids: Iterable[int], to_person: Person) -> int:
     to_person.save(update_fields=["locked", "updated_at"])
     Person.objects.filter(id__in=sources, faces__isnull=True, named_by_curator=False).delete()
     refresh_cover_faces({to_person.id, *sources})
-    indexing.reindex_moved_faces({to_person.id: moved_ids})
+    index_sync.reindex_moved_faces({to_person.id: moved_ids})
     return len(moved_ids)
 
 
@@ -99,5 +99,5 @@ def merge_people(into: Person, others: Iterable[Person]) -> Person:
     into.save()
     Person.objects.filter(id__in=[p.id for p in others]).delete()
     refresh_cover_faces({into.id})
-    indexing.reindex_moved_faces({into.id: moved_ids})
+    index_sync.reindex_moved_faces({into.id: moved_ids})
     return into

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from catalog.models import Face, Person, Video
+from catalog.services import index_sync
 from catalog.services.clustering import refresh_cover_faces
-from search.services import indexing
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _remove_files_and_points(storage, files: list[str], video_id: int, models) -
             logger.warning("could not delete %s of video %s: %s", name, video_id, error)
     for model_name, dimension in models:
         try:
-            indexing.remove_video(video_id, model_name, dimension)
+            index_sync.remove_video(video_id, model_name, dimension)
         except Exception as error:  # the index may be unreachable; search skips stale points
             logger.warning(
                 "index points of video %s stay until `check_index --fix`: %s", video_id, error

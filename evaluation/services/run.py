@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from catalog.engine import get_face_engine
+from catalog.services import index_sync
 from catalog.services.clustering import (
     grouping_threshold,
     load_catalog_tracks,
@@ -25,8 +27,6 @@ from evaluation.services.videos import (
     threshold_sweep,
     track_distances,
 )
-from ingestion.services.engine import get_face_engine
-from search.services import indexing as index_service
 
 # The bar each figure is held to (issue "Accuracy"), shown next to it in every output.
 TARGETS = {
@@ -78,7 +78,7 @@ def run_evaluation(dataset: Dataset, log: Callable[[str], None] = lambda line: N
 
     def recluster():
         summary = recluster_people()
-        index_service.reindex_moved_faces(summary.moved_faces)
+        index_sync.reindex_moved_faces(summary.moved_faces)
         return read_catalog_labels(outcomes)
 
     labels_after = timed("recluster_s", recluster)

@@ -6,7 +6,7 @@ Plain Python with no Django in it, so tasks, commands, tests and benchmarks driv
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,13 +15,12 @@ from .detect import FaceDetector, FrameDetector
 from .embed import FaceEmbedder
 from .frames import SampledFrame, VideoInfo, open_video, sampled_frames
 from .prefetch import Prefetcher
+from .progress import ProgressCallback
 from .quality import face_quality
 from .track import FaceTrack, FaceTracker, TrackedFace
 from .weights import deepface_environment, weights_dir
 
 logger = logging.getLogger(__name__)
-
-ProgressCallback = Callable[[float], None]  # receives 0..1
 
 
 @dataclass(frozen=True)

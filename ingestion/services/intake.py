@@ -16,8 +16,12 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 
 from catalog.models import Video
-from ingestion import sources
 from ingestion.models import IngestJob
+from ingestion.pipeline.progress import ProgressCallback
+from ingestion.sources import FileTooLarge
+from ingestion.sources.content import sniff_video_container
+from ingestion.sources.downloads import download_url
+from ingestion.sources.streams import StoredFile, save_stream
 
 CONTAINER_EXTENSIONS = {
     "mp4": ".mp4", "mov": ".mov", "3gp": ".3gp", "avi": ".avi", "mkv": ".mkv", "webm": ".webm",
@@ -26,8 +30,8 @@ CONTAINER_EXTENSIONS = {
 
 
 def scratch_dir() -> Path:
-    """Where files wait between arriving and being stored (beside media: moves are cheap)."""
-    folder = Path(settings.DATA_DIR) / "tmp"
+    """Where files wait between arriving and being stored (FAAAAACES_TMP_DIR)."""
+    folder = Path(settings.TMP_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -40,14 +44,14 @@ class _MovableFile(File):
 
 
 def _store_video(
-    stored: sources.StoredFile, *, source: str, original_name: str, title: str
+    stored: StoredFile, *, source: str, original_name: str, title: str
 ) -> tuple[Video, bool]:
     """The Video for this content: the existing one if the same bytes came before."""
     existing = Video.objects.filter(content_sha256=stored.sha256).first()
     if existing:
         Path(stored.path).unlink(missing_ok=True)
         return existing, False
-    container = sources.sniff_video_container(stored.path) or "mp4"
+    container = sniff_video_container(stored.path) or "mp4"
     extension = CONTAINER_EXTENSIONS.get(container, Path(original_name).suffix[:8] or ".video")
     video = Video(
         source=source,
@@ -70,11 +74,17 @@ def _store_video(
     return video, True
 
 
-def receive_upload(stream: BinaryIO, original_name: str) -> tuple[Video, bool]:
-    """Store an uploaded video (size-capped, checked by content); returns (video, is_new)."""
+def receive_upload(
+    stream: BinaryIO, original_name: str, size_bytes: int | None = None
+) -> tuple[Video, bool]:
+    """Store an uploaded video (size-capped, checked by content); returns (video, is_new).
+    A size the sender declared (`size_bytes`) is judged before a byte is copied."""
+    max_bytes = settings.MAX_UPLOAD_MB * 1024 * 1024
+    if size_bytes is not None and size_bytes > max_bytes:
+        raise FileTooLarge.for_file(max_bytes)
     destination = Path(tempfile.mkstemp(dir=scratch_dir(), suffix=".upload")[1])
     try:
-        stored = sources.save_stream(stream, destination, settings.MAX_UPLOAD_MB * 1024 * 1024)
+        stored = save_stream(stream, destination, max_bytes)
         title = Path(original_name).stem
         return _store_video(
             stored, source=Video.Source.UPLOAD, original_name=original_name, title=title
@@ -88,17 +98,17 @@ def receive_local_file(path: Path) -> tuple[Video, bool]:
         return receive_upload(stream, Path(path).name)
 
 
-def download_video(url: str, on_progress=None) -> tuple[Video, bool]:
+def download_video(url: str, on_progress: ProgressCallback | None = None) -> tuple[Video, bool]:
     """Fetch a URL with yt-dlp (size-capped, private addresses refused unless allowed)."""
     with tempfile.TemporaryDirectory(dir=scratch_dir()) as folder:
-        downloaded = sources.download_url(
+        downloaded = download_url(
             url,
             Path(folder),
             max_bytes=settings.MAX_DOWNLOAD_MB * 1024 * 1024,
             allow_private_networks=settings.ALLOW_PRIVATE_URLS,
             progress=on_progress,
         )
-        stored = sources.StoredFile(downloaded.path, downloaded.size_bytes, downloaded.sha256)
+        stored = StoredFile(downloaded.path, downloaded.size_bytes, downloaded.sha256)
         return _store_video(
             stored, source=Video.Source.URL, original_name=url, title=downloaded.title or url
         )

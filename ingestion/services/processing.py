@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.engine import get_face_engine
 from catalog.models import Face, Video
+from catalog.services import index_sync
 from catalog.services.clustering import ClusteringSummary, assign_people_to_video
 from catalog.services.faces import save_video_faces
 from ingestion.models import IngestJob
 from ingestion.pipeline.frames import VideoDecodeError
-from ingestion.pipeline.video import ProgressCallback, VideoFaces, process_video
-from ingestion.services.engine import get_face_engine
+from ingestion.pipeline.progress import ProgressCallback
+from ingestion.pipeline.video import VideoFaces, process_video
 from ingestion.services.intake import local_video_path
-from search.services import indexing as index_service
 
 
 def find_faces(video: Video, on_progress: ProgressCallback | None = None) -> VideoFaces:
@@ -41,7 +42,7 @@ def save_faces(video: Video, found: VideoFaces) -> list[Face]:
     engine = get_face_engine()
     old_face_ids = list(Face.objects.filter(video=video).values_list("id", flat=True))
     faces = save_video_faces(video, found, engine.config.recognition_model)
-    index_service.remove_faces(
+    index_sync.remove_faces(
         old_face_ids, engine.config.recognition_model, engine.embedding_dimension
     )
     return faces
@@ -53,7 +54,7 @@ def group_people(video: Video) -> ClusteringSummary:
 
 def index_video_faces(video: Video) -> int:
     faces = Face.objects.filter(video=video).select_related("person")
-    return index_service.index_faces(faces)
+    return index_sync.index_faces(faces)
 
 
 def mark_video(video: Video, status: str, error: str = "") -> None:
@@ -86,6 +87,6 @@ def process_stored_video(
     grouping = group_people(video)
     report(IngestJob.Stage.INDEXING, 0.0)
     index_video_faces(video)
-    index_service.reindex_moved_faces(grouping.moved_faces)
+    index_sync.reindex_moved_faces(grouping.moved_faces)
     mark_video(video, Video.Status.READY)
     return ProcessedVideo(found, faces, grouping)

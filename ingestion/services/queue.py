@@ -7,7 +7,7 @@ from ingestion.models import IngestJob
 TASKS = {
     IngestJob.Kind.UPLOAD: "ingestion.tasks.run_ingest_job",
     IngestJob.Kind.URL: "ingestion.tasks.run_ingest_job",
-    IngestJob.Kind.CLUSTER: "ingestion.tasks.run_cluster_job",
+    IngestJob.Kind.REGROUP_PEOPLE: "ingestion.tasks.run_regroup_people_job",
 }
 
 

@@ -15,12 +15,12 @@ import numpy as np
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from catalog.engine import get_face_engine
 from catalog.models import Face, Person, Track
+from catalog.services.index_sync import get_face_index
 from ingestion.pipeline.align import align_face
 from ingestion.pipeline.detect import Detection
 from ingestion.pipeline.thresholds import match_score
-from ingestion.services.engine import get_face_engine
-from search.services.indexing import get_face_index
 
 NEIGHBOURS_PER_PERSON = 20
 BEST_FACES_PER_PERSON = 3
@@ -29,6 +29,14 @@ MOMENTS_PER_PERSON = 20
 
 class PhotoError(ValueError):
     """The photo cannot be searched with; the message is meant for the user."""
+
+
+class PhotoTooLarge(PhotoError):
+    """The photo's file is larger than allowed."""
+
+
+class NoSuchFace(PhotoError):
+    """ "More like this face" names a face the catalog does not have."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ class PhotoSearchResult:
 def read_photo(data: bytes) -> np.ndarray:
     """The photo as a BGR array, upright (EXIF orientation applied), or a PhotoError."""
     if len(data) > settings.MAX_PHOTO_MB * 1024 * 1024:
-        raise PhotoError(f"The photo is larger than the {settings.MAX_PHOTO_MB} MB allowed.")
+        raise PhotoTooLarge(f"The photo is larger than the {settings.MAX_PHOTO_MB} MB allowed.")
     if not data:
         raise PhotoError("The photo is empty.")
     try:
@@ -128,7 +136,7 @@ def search_like_face(face_id: int, top: int = 10) -> list[PersonMatch]:
     """People who look like a face of the catalog (its own person first, usually)."""
     face = Face.objects.filter(pk=face_id).first()
     if face is None:
-        raise PhotoError(f"There is no face {face_id}.")
+        raise NoSuchFace(f"There is no face {face_id}.")
     return search_people(face.vector, face.embedding_model, face.embedding_dim, top, {face.id})
 
 

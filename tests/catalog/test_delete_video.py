@@ -5,7 +5,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from catalog.models import Face, Person, Video
-from search.services.indexing import get_face_index
+from catalog.services.index_sync import get_face_index
 from search.services.photo_search import search_people
 from tests.conftest import VIDEOS, empty_catalog, person_at
 

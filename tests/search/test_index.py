@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from search.edge_index import EdgeFaceIndex
-from search.index import FaceIndexError, IndexPoint, open_face_index
+from search.index import FaceIndexError, IndexPoint
+from search.index_backends import open_face_index
 from search.index_owner import IndexOwner
 from search.server_index import ServerFaceIndex
 

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from catalog.services.index_sync import get_face_index
 from search.index import IndexPoint
-from search.services.indexing import compare_index, get_face_index, rebuild_index
+from search.services.index_maintenance import compare_index, rebuild_index
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from search.services.indexing import compare_index, repair_index
+from search.services.index_maintenance import compare_index, repair_index
 
 
 def sample(ids: list[int], count: int = 10) -> str:

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from search.services.indexing import rebuild_index
+from search.services.index_maintenance import rebuild_index
 
 
 class Command(BaseCommand):

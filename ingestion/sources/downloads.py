@@ -1,227 +1,37 @@
-"""How video files get in: a byte stream saved under a size cap and checked by content, or a URL
-fetched with yt-dlp after its addresses are checked. Plain Python: every limit is an argument.
-"""
+"""A URL downloaded with yt-dlp: a page of a site yt-dlp knows, or a direct link to a video
+file; every connection it makes is judged as it is made (`addresses`)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
-import socket
 import tempfile
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urlsplit
 
-import filetype
 import yt_dlp
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import GeoRestrictedError, UnsupportedError, YoutubeDLError
 
-from ingestion.addresses import (
-    IpAddress,
-    NonPublicAddress,
-    non_public_kind,
-    public_addresses_only,
-    resolve,
-)
+from ingestion.pipeline.progress import ProgressCallback
+from ingestion.sources import FileTooLarge, SourceError, size_text
+from ingestion.sources.addresses import NonPublicAddress, public_addresses_only
+from ingestion.sources.content import NOT_A_VIDEO, sniff_video_container
+from ingestion.sources.url_policy import check_url_allowed
 
-CHUNK_BYTES = 1 << 20
-SNIFF_BYTES = 8192  # every signature below sits in the first few hundred bytes
 DOWNLOAD_SOCKET_TIMEOUT_S = 30
-ProgressCallback = Callable[[int, int | None], None]  # downloaded bytes, total bytes if known
-
-
-class SourceError(Exception):
-    """A source we refuse or cannot read; the message is meant for the user."""
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    path: Path
-    size_bytes: int
-    sha256: str
 
 
 @dataclass(frozen=True)
 class DownloadedVideo:
     path: Path
     title: str
-    webpage_url: str
     size_bytes: int
     sha256: str
-    duration_s: float | None
 
-
-# --- What a file is, by content -----------------------------------------------------------------
-
-# ISO base media files (MP4, MOV, 3GP, M4V...) share one header, an "ftyp" box naming brands.
-# filetype's MP4 matcher knows only the brands isom/mp41/mp42 (so it misses e.g. avc1 or iso5
-# files) and its 3GP matcher looks at the wrong offset, so this family is judged here: any
-# brand is taken as video except those of audio files and still images, which share the header.
-_NOT_VIDEO_BRANDS = {
-    *(b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "),  # audio, audiobooks
-    *(b"heic", b"heix", b"heim", b"heis", b"mif1", b"avif", b"crx "),  # HEIF/AVIF/CR3 pictures
-    *(b"hevc", b"hevx", b"msf1", b"avis"),  # HEIF/AVIF picture sequences (bursts, animations)
-}
-# filetype's names for the containers it recognises properly, as this module names them.
-_FILETYPE_CONTAINERS = {
-    "mkv": "mkv",
-    "webm": "webm",
-    "avi": "avi",
-    "wmv": "asf",  # the ASF header is the same for .wmv, .asf (and .wma audio)
-    "flv": "flv",
-    "mpg": "mpeg",  # MPEG-1/2 program stream or elementary video stream
-}
-# Ogg holds audio as often as video: look for a video stream's first header packet.
-_OGG_VIDEO_HEADERS = (b"\x80theora", b"\x01video\x00\x00\x00")  # Theora, OGM video
-
-
-def sniff_video_container(path: Path | str) -> str | None:
-    """The container of a video file judged from its first bytes (never its name), or None.
-
-    Names: mp4, mov, 3gp, mkv, webm, avi, asf, flv, mpeg, mpegts, ogg. Whether the container
-    really holds a decodable video stream is only known when decoding it.
-    """
-    with open(path, "rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-    if head[4:8] == b"ftyp":
-        major_brand = head[8:12]
-        if major_brand in _NOT_VIDEO_BRANDS:
-            return None
-        if major_brand == b"qt  ":
-            return "mov"
-        return "3gp" if major_brand.startswith(b"3g") else "mp4"
-    kind = filetype.guess(head)
-    if kind is not None and kind.extension in _FILETYPE_CONTAINERS:
-        return _FILETYPE_CONTAINERS[kind.extension]
-    if _looks_like_mpeg_ts(head):
-        return "mpegts"  # filetype has no MPEG-TS matcher (broadcast, HLS segments, cameras)
-    if head.startswith(b"OggS") and any(header in head for header in _OGG_VIDEO_HEADERS):
-        return "ogg"
-    return None
-
-
-def _looks_like_mpeg_ts(head: bytes) -> bool:
-    """A sync byte (0x47) at the start of at least four packets in a row: 188-byte packets, or
-    192-byte ones with a 4-byte timestamp first (M2TS, from Blu-ray and AVCHD cameras)."""
-    for packet_bytes, first_sync in ((188, 0), (192, 4)):
-        sync_positions = range(first_sync, len(head), packet_bytes)[:8]
-        if len(sync_positions) >= 4 and all(head[i] == 0x47 for i in sync_positions):
-            return True
-    return False
-
-
-# --- A stream saved to disk ---------------------------------------------------------------------
-
-
-def _size_text(size_bytes: int) -> str:
-    """A size as people read it: "2048 MB", "195 KB", "900 bytes"."""
-    if size_bytes >= 1024 * 1024:
-        return f"{size_bytes / (1024 * 1024):.0f} MB"
-    return f"{size_bytes / 1024:.0f} KB" if size_bytes >= 1024 else f"{size_bytes} bytes"
-
-
-def save_stream(
-    chunks_or_fileobj: BinaryIO | Iterable[bytes], dest_path: Path | str, max_bytes: int
-) -> StoredFile:
-    """Copy a file object (read in chunks) or an iterable of byte chunks to dest_path, hashing
-    as it goes. Refuses with SourceError, leaving no file behind, as soon as the data passes
-    max_bytes, when it is empty, or when its content is not a video."""
-    dest_path = Path(dest_path)
-    if hasattr(chunks_or_fileobj, "read"):
-        chunks: Iterable[bytes] = iter(lambda: chunks_or_fileobj.read(CHUNK_BYTES), b"")
-    else:
-        chunks = chunks_or_fileobj
-    digest = hashlib.sha256()
-    size_bytes = 0
-    try:
-        with open(dest_path, "wb") as out:
-            for chunk in chunks:
-                size_bytes += len(chunk)
-                if size_bytes > max_bytes:
-                    raise SourceError(
-                        f"The file is larger than the {_size_text(max_bytes)} allowed; "
-                        "send a shorter or more compressed video."
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-        if size_bytes == 0:
-            raise SourceError("The file is empty (0 bytes); there is no video to ingest.")
-        if sniff_video_container(dest_path) is None:
-            raise SourceError(_NOT_A_VIDEO)
-    except OSError as error:  # upload cut, disk full: the user can only retry or tell an admin
-        dest_path.unlink(missing_ok=True)
-        raise SourceError(
-            f"The file could not be received and saved ({error.strerror or error}); "
-            "try again later or tell the administrator."
-        ) from error
-    except BaseException:  # our refusals, but also an interrupted upload: never keep a part
-        dest_path.unlink(missing_ok=True)
-        raise
-    return StoredFile(dest_path, size_bytes, digest.hexdigest())
-
-
-_NOT_A_VIDEO = (
-    "The file is not a video: its content matches none of the video formats read here "
-    "(MP4, MOV, 3GP, MKV, WebM, AVI, WMV, FLV, MPEG, MPEG-TS, Ogg). Check that it is the video "
-    "itself and not a page, a picture or a sound file."
-)
-
-
-# --- Which URLs may be fetched ------------------------------------------------------------------
-
-
-def check_url_allowed(url: str, allow_private_networks: bool) -> None:
-    """Refuse what a server should not fetch for a user: schemes other than http and https,
-    URLs carrying a user name or password, and (unless allow_private_networks) hosts that
-    resolve to an address inside the server's own networks. Raises SourceError, else None.
-
-    Every address the host resolves to must be public, since the download may use any of them.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port  # raises ValueError for a port that is not a number in range
-    except ValueError as error:
-        raise SourceError(f"{url!r} is not a valid web address ({error}).") from error
-    if parts.scheme not in ("http", "https"):
-        refused = f"not {parts.scheme}: links" if parts.scheme else f"and {url!r} is not one"
-        raise SourceError(
-            f"Only http:// and https:// links can be downloaded, {refused}; give the link "
-            "to the video's web page or to the video file."
-        )
-    if not parts.hostname:
-        raise SourceError(f"{url!r} has no host name; give a full link such as https://…/…")
-    # Credentials in a URL would be stored with the job and shown in logs and pages, and
-    # "https://trusted.example@other.host/" misleads whoever reads it: ask for a plain link.
-    if parts.username is not None or parts.password is not None:
-        raise SourceError(
-            "Links with a user name or password in them are not accepted; give a link that "
-            "works without logging in."
-        )
-    for address in _resolve(parts.hostname, port or (443 if parts.scheme == "https" else 80)):
-        kind = non_public_kind(address)
-        if kind and not allow_private_networks:
-            where = "is" if parts.hostname == str(address) else f"resolves to {address},"
-            raise SourceError(
-                f"{parts.hostname} {where} a {kind} address inside this server's network; "
-                "such links are refused so that users cannot reach internal services. An "
-                "administrator can allow them (ALLOW_PRIVATE_URLS)."
-            )
-
-
-def _resolve(hostname: str, port: int) -> list[IpAddress]:
-    try:
-        return resolve(hostname, port)
-    except (socket.gaierror, UnicodeError) as error:
-        raise SourceError(
-            f"The host name {hostname!r} could not be found ({error}); check the link."
-        ) from error
-
-
-# --- A URL downloaded with yt-dlp ---------------------------------------------------------------
 
 # The best single file with both video and sound, else the best single file with video (no
 # sound is fine: faces are what we want). Never "a+b": joining two streams needs ffmpeg, which
@@ -247,7 +57,8 @@ def download_url(
     video's id); on any refusal or failure nothing is left there.
 
     A playlist URL gives its first video only (and a video URL that also names a playlist, the
-    video). progress(downloaded_bytes, total_bytes or None) is called as bytes arrive.
+    video). progress(fraction) hears how much of the file has arrived, 0 to 1, where the size is
+    known.
     """
     check_url_allowed(url, allow_private_networks)
     dest_dir = Path(dest_dir)
@@ -269,19 +80,16 @@ def download_url(
         if size_bytes > max_bytes:
             raise _too_large(max_bytes)
         if sniff_video_container(path) is None:
-            raise SourceError(f"{url} did not give a video. {_NOT_A_VIDEO}")
+            raise SourceError(f"{url} did not give a video. {NOT_A_VIDEO}")
         final_path = _free_path(dest_dir, path.name)
         os.replace(path, final_path)
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
-    duration_s = info.get("duration")
     return DownloadedVideo(
         path=final_path,
         title=str(info.get("title") or ""),
-        webpage_url=str(info.get("webpage_url") or url),
         size_bytes=size_bytes,
         sha256=_sha256_of_file(final_path),
-        duration_s=float(duration_s) if duration_s else None,
     )
 
 
@@ -303,7 +111,8 @@ def _run_yt_dlp(
             raise _TooLarge
         if progress is not None:
             total_bytes = status.get("total_bytes") or status.get("total_bytes_estimate")
-            progress(downloaded_bytes, int(total_bytes) if total_bytes else None)
+            if total_bytes:
+                progress(min(1.0, downloaded_bytes / float(total_bytes)))
 
     options = {
         "quiet": True,
@@ -366,9 +175,9 @@ def _downloaded_file(info: dict[str, Any], work_dir: Path) -> Path | None:
     return None
 
 
-def _too_large(max_bytes: int) -> SourceError:
-    return SourceError(
-        f"The video is larger than the {_size_text(max_bytes)} allowed; choose a shorter "
+def _too_large(max_bytes: int) -> FileTooLarge:
+    return FileTooLarge(
+        f"The video is larger than the {size_text(max_bytes)} allowed; choose a shorter "
         "video or ask an administrator to raise the limit (MAX_DOWNLOAD_MB)."
     )
 

@@ -1,20 +1,23 @@
-"""Keeping the vector index in step with the catalog; the only place that opens the index.
+"""Keeping the vector index in step with the catalog's writes; the one place that opens it.
 
-The database holds every embedding, so anything here can be redone from it (`manage.py reindex`).
+Every service that changes faces or people calls this after its transaction commits. The
+database holds every embedding, so anything here can be redone from it: rebuilding, comparing
+and repairing the index is `search/services/index_maintenance.py` (`manage.py reindex`,
+`check_index --fix`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
 
 from catalog.models import Face
 from ingestion.pipeline.thresholds import EMBEDDING_DIMENSIONS
-from search.index import FaceIndex, IndexPoint, open_face_index
+from search.index import FaceIndex, IndexPoint
+from search.index_backends import open_face_index
 
 _indexes: dict[tuple, FaceIndex] = {}
 _indexes_lock = threading.Lock()
@@ -46,7 +49,7 @@ def get_face_index(model_name: str, dimension: int) -> FaceIndex:
         return _indexes[key]
 
 
-def _points(faces: Iterable) -> list[IndexPoint]:
+def index_points(faces: Iterable) -> list[IndexPoint]:
     return [
         IndexPoint(
             face_id=face.id,
@@ -65,7 +68,7 @@ def index_faces(faces) -> int:
     for face in faces:
         by_model.setdefault((face.embedding_model, face.embedding_dim), []).append(face)
     for (model_name, dimension), group in by_model.items():
-        get_face_index(model_name, dimension).upsert(_points(group))
+        get_face_index(model_name, dimension).upsert(index_points(group))
     return sum(len(g) for g in by_model.values())
 
 
@@ -86,10 +89,6 @@ def remove_video(video_id: int, model_name: str, dimension: int) -> None:
     get_face_index(model_name, dimension).delete_video(video_id)
 
 
-def faces_of_model(model_name: str):
-    return Face.objects.filter(embedding_model=model_name).select_related("person").order_by("id")
-
-
 def model_dimension(model_name: str) -> int | None:
     """The embedding length of a model: as stored with its faces, else as the model is known."""
     stored = (
@@ -98,60 +97,6 @@ def model_dimension(model_name: str) -> int | None:
         .first()
     )
     return stored or EMBEDDING_DIMENSIONS.get(model_name)
-
-
-def rebuild_index(model_name: str, batch_size: int = 2000) -> int:
-    """Empty the model's index and refill it from the database, then build its graph."""
-    dimension = model_dimension(model_name)
-    if dimension is None:
-        return 0
-    index = get_face_index(model_name, dimension)
-    index.clear()
-    indexed = 0
-    for start in range(0, faces_of_model(model_name).count(), batch_size):
-        batch = list(faces_of_model(model_name)[start : start + batch_size])
-        index.upsert(_points(batch))
-        indexed += len(batch)
-    index.optimize()
-    return indexed
-
-
-@dataclass(frozen=True)
-class IndexComparison:
-    model_name: str
-    faces_in_database: int
-    points_in_index: int
-    missing_from_index: list[int]
-    unknown_to_database: list[int]
-
-    @property
-    def consistent(self) -> bool:
-        return not self.missing_from_index and not self.unknown_to_database
-
-
-def compare_index(model_name: str) -> IndexComparison:
-    in_database = set(Face.objects.filter(embedding_model=model_name).values_list("id", flat=True))
-    dimension = model_dimension(model_name)
-    in_index = set() if dimension is None else get_face_index(model_name, dimension).face_ids()
-    return IndexComparison(
-        model_name=model_name,
-        faces_in_database=len(in_database),
-        points_in_index=len(in_index),
-        missing_from_index=sorted(in_database - in_index),
-        unknown_to_database=sorted(in_index - in_database),
-    )
-
-
-def repair_index(comparison: IndexComparison) -> None:
-    """Add what the index misses, remove what the database no longer has."""
-    dimension = model_dimension(comparison.model_name)
-    if dimension is None:
-        return
-    index = get_face_index(comparison.model_name, dimension)
-    if comparison.unknown_to_database:
-        index.delete_faces(comparison.unknown_to_database)
-    missing = Face.objects.filter(id__in=comparison.missing_from_index).select_related("person")
-    index_faces(missing)
 
 
 def set_person_hidden(person_id: int, hidden: bool) -> None:

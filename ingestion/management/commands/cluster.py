@@ -4,22 +4,22 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ingestion.models import IngestJob
 from ingestion.services.queue import enqueue_job
-from ingestion.tasks import run_cluster_job
+from ingestion.tasks import run_regroup_people_job
 
 
 class Command(BaseCommand):
-    help = "Re-cluster all faces into people (named or locked people are kept)."
+    help = "Regroup all faces into people (named or locked people keep their faces)."
 
     def add_arguments(self, parser):
         parser.add_argument("--queue", action="store_true", help="run it in a django-q2 worker")
 
     def handle(self, *args, **options):
-        job = IngestJob.objects.create(kind=IngestJob.Kind.CLUSTER, source="all faces")
+        job = IngestJob.objects.create(kind=IngestJob.Kind.REGROUP_PEOPLE, source="all faces")
         if options["queue"]:
             enqueue_job(job)
-            self.stdout.write(f"queued re-clustering as job {job.id}")
+            self.stdout.write(f"queued regrouping people as job {job.id}")
             return
-        result = run_cluster_job(job.id)
+        result = run_regroup_people_job(job.id)
         if "error" in result:
             raise CommandError(result["error"])
         self.stdout.write(
