@@ -52,9 +52,17 @@ def group_people(video: Video) -> ClusteringSummary:
     return assign_people_to_video(video)
 
 
-def index_video_faces(video: Video) -> int:
-    faces = Face.objects.filter(video=video).select_related("person")
-    return index_sync.index_faces(faces)
+def index_video_faces(video: Video, grouping: ClusteringSummary) -> int:
+    """Write the video's faces to the index once, with the people grouping gave them, and
+    rewrite the points of any other video's faces that grouping moved."""
+    faces = list(Face.objects.filter(video=video).select_related("person"))
+    indexed = index_sync.index_faces(faces)
+    written = {face.id for face in faces}
+    moved_elsewhere = {
+        person_id: [face_id for face_id in face_ids if face_id not in written]
+        for person_id, face_ids in grouping.moved_faces.items()
+    }
+    return indexed + index_sync.reindex_moved_faces(moved_elsewhere)
 
 
 def mark_video(video: Video, status: str, error: str = "") -> None:
@@ -86,7 +94,6 @@ def process_stored_video(
     report(IngestJob.Stage.CLUSTERING, 0.0)
     grouping = group_people(video)
     report(IngestJob.Stage.INDEXING, 0.0)
-    index_video_faces(video)
-    index_sync.reindex_moved_faces(grouping.moved_faces)
+    index_video_faces(video, grouping)
     mark_video(video, Video.Status.READY)
     return ProcessedVideo(found, faces, grouping)
