@@ -3,6 +3,8 @@
 The database is the source of truth, embeddings included; the vector index is rebuilt from it.
 """
 
+from __future__ import annotations
+
 import numpy as np
 from django.db import models
 
@@ -41,6 +43,24 @@ class Video(models.Model):
         return self.title or self.original_name
 
 
+class PersonQuerySet(models.QuerySet):
+    def curated(self) -> PersonQuerySet:
+        """People a curator named or locked: re-clustering never renames, merges away or
+        empties them."""
+        return self.filter(models.Q(named_by_curator=True) | models.Q(locked=True))
+
+    def left_empty(self) -> PersonQuerySet:
+        """People with no face left whom no curator named or locked. They are removed after
+        grouping, curation and deletion alike; a curated person stays even with no face, so a
+        name a curator gave never vanishes."""
+        return self.filter(faces__isnull=True, named_by_curator=False, locked=False)
+
+    def delete_left_empty(self) -> int:
+        """Remove the people of this queryset that are left empty; returns how many."""
+        _, deleted = self.left_empty().delete()
+        return deleted.get(Person._meta.label, 0)
+
+
 class Person(models.Model):
     """A cluster of faces believed to be one person."""
 
@@ -55,16 +75,14 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PersonQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         verbose_name_plural = "people"
 
     def __str__(self) -> str:
         return self.name or f"Person {self.pk}"
-
-    @property
-    def is_curated(self) -> bool:
-        return self.named_by_curator or self.locked
 
 
 class Track(models.Model):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from catalog.grouping import cosine_distances, group_vectors
 from catalog.models import Face, Person, Track, Video
@@ -185,12 +184,6 @@ def refresh_cover_faces(person_ids) -> None:
         Person.objects.filter(id=person.id).update(cover_face=best)
 
 
-def _delete_empty_uncurated_people() -> int:
-    empty = Person.objects.filter(faces__isnull=True, named_by_curator=False, locked=False)
-    deleted, _ = empty.delete()
-    return deleted
-
-
 @dataclass(frozen=True)
 class ClusteringSummary:
     tracks: int
@@ -213,7 +206,7 @@ def assign_people_to_video(video: Video) -> ClusteringSummary:
     groups = _place_groups(tracks, free_rows, joinable=existing, reuse_ids=False)
     moved, created = _apply_placement(tracks, groups)
     refresh_cover_faces(moved)
-    _delete_empty_uncurated_people()
+    Person.objects.delete_left_empty()
     people = {tracks.person_ids[row] for row in free_rows}
     return ClusteringSummary(len(free_rows), len(people), created, moved)
 
@@ -223,15 +216,11 @@ def recluster_people() -> ClusteringSummary:
     """Regroup the whole catalog; curated people keep every face and may only gain faces."""
     model_name = settings.FACE_RECOGNITION_MODEL
     tracks = load_catalog_tracks(model_name)
-    curated = set(
-        Person.objects.filter(Q(named_by_curator=True) | Q(locked=True)).values_list(
-            "id", flat=True
-        )
-    )
+    curated = set(Person.objects.curated().values_list("id", flat=True))
     free_rows = [row for row, person_id in enumerate(tracks.person_ids) if person_id not in curated]
     groups = _place_groups(tracks, free_rows, joinable=curated, reuse_ids=True) if free_rows else []
     moved, created = _apply_placement(tracks, groups)
-    _delete_empty_uncurated_people()
+    Person.objects.delete_left_empty()
     refresh_cover_faces(set(tracks.person_ids) - {None})
     people = {p for p in tracks.person_ids if p is not None}
     return ClusteringSummary(len(tracks.track_ids), len(people), created, moved)

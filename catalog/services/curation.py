@@ -35,6 +35,24 @@ def set_person_hidden(person: Person, hidden: bool) -> Person:
     return person
 
 
+def set_person_locked(person: Person, locked: bool) -> Person:
+    """A locked person is never changed by re-clustering (it may only gain faces)."""
+    person.locked = locked
+    person.save(update_fields=["locked", "updated_at"])
+    return person
+
+
+def set_cover_face(person: Person, face: Face | None) -> Person:
+    """The face shown for a person; one of their own, or None for their best face."""
+    if face is not None and face.person_id != person.id:
+        raise CurationError(f"Face {face.id} is not one of {person}'s faces.")
+    person.cover_face = face
+    person.save(update_fields=["cover_face", "updated_at"])
+    if face is None:
+        refresh_cover_faces({person.id})
+    return person
+
+
 def _shares_a_frame(track_ids: set[int], other_track_ids: set[int]) -> bool:
     """Whether a track of one set is on screen in the same frame as a track of the other."""
     tracks = Track.objects.filter(id__in=track_ids | other_track_ids)
@@ -69,7 +87,7 @@ def move_faces(face_ids: Iterable[int], to_person: Person) -> int:
     moving.update(person=to_person)
     to_person.locked = True
     to_person.save(update_fields=["locked", "updated_at"])
-    Person.objects.filter(id__in=sources, faces__isnull=True, named_by_curator=False).delete()
+    Person.objects.filter(id__in=sources).delete_left_empty()
     refresh_cover_faces({to_person.id, *sources})
     index_sync.reindex_moved_faces({to_person.id: moved_ids})
     return len(moved_ids)

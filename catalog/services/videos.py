@@ -50,11 +50,7 @@ def delete_video(video: Video) -> DeletedVideo:
     storage = video.file.storage
     with transaction.atomic():
         video.delete()  # cascades to tracks and faces; jobs keep their record (video set null)
-        emptied = Person.objects.filter(
-            id__in=people, faces__isnull=True, named_by_curator=False, locked=False
-        )
-        people_removed = emptied.count()
-        emptied.delete()
+        people_removed = Person.objects.filter(id__in=people).delete_left_empty()
         refresh_cover_faces(people)
         transaction.on_commit(lambda: _remove_files_and_points(storage, files, video_id, models))
     return DeletedVideo(video_id, len(faces), people_removed)
