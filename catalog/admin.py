@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html
 
 from catalog.models import Face, Person, Track, Video
-from catalog.services import index_sync, videos
+from catalog.services import curation, videos
 
 
 def crop_thumbnail(face: Face | None) -> str:
@@ -43,19 +44,38 @@ class PersonAdmin(admin.ModelAdmin):
     list_display = ["id", "cover", "__str__", "named_by_curator", "locked", "hidden"]
     list_filter = ["named_by_curator", "locked", "hidden"]
     search_fields = ["name"]
+    fields = ["name", "locked", "hidden", "cover_face", "named_by_curator"]
+    readonly_fields = ["named_by_curator"]
     raw_id_fields = ["cover_face"]
+
+    # People come from grouping faces; an empty one made by hand would be nobody.
+    def has_add_permission(self, request) -> bool:
+        return False
 
     @admin.display(description="cover")
     def cover(self, person: Person) -> str:
         return crop_thumbnail(person.cover_face)
 
-    def save_model(self, request, obj, form, change):
-        # A name given by a person is a curator's decision: re-clustering must keep it.
-        if "name" in form.changed_data and obj.name:
-            obj.named_by_curator = True
-        super().save_model(request, obj, form, change)
-        if change and "hidden" in form.changed_data:
-            index_sync.set_person_hidden(obj.id, obj.hidden)
+    def save_model(self, request, obj: Person, form, change) -> None:
+        """Every change goes through the curation service, as the API's do: the same checks,
+        the same index updates, and re-clustering keeps the decision."""
+        person = Person.objects.get(pk=obj.pk)
+        changed = set(form.changed_data)
+        if "name" in changed:
+            curation.rename_person(person, obj.name)
+        if "locked" in changed:
+            curation.set_person_locked(person, obj.locked)
+        if "hidden" in changed:
+            curation.set_person_hidden(person, obj.hidden)
+        if "cover_face" in changed:
+            curation.set_cover_face(person, obj.cover_face)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except curation.CurationError as error:  # shown on the page; nothing was saved
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(request.path)
 
 
 @admin.register(Face)
