@@ -96,8 +96,3 @@ def split_conflicting_groups(
             labels[part] = next_label
             next_label += 1
     return labels
-
-
-def average_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Average-linkage distance between two sets of vectors."""
-    return float(cosine_distances(a, b).mean())
