@@ -43,10 +43,47 @@ def env_optional_float(name: str) -> float | None:
     return None if value in (None, "") else float(value)
 
 
+# --- The seed's names for settings ---------------------------------------------------------------
+# Someone following the seed's README sets these. Each still works: when only the seed's name
+# is set, its value (converted where the meaning changed) stands for the new setting, and
+# `manage.py check`, run whenever a server or worker starts, warns with the new name.
+SEED_SETTING_NAMES_USED: list[tuple[str, str]] = []
+
+
+def honour_seed_name(old: str, new: str, convert=str) -> None:
+    value = os.environ.get(old, "")
+    if not value:
+        return
+    SEED_SETTING_NAMES_USED.append((old, new))
+    if not os.environ.get(new):
+        os.environ[new] = convert(value)
+
+
+def _per_second(interval_s: str) -> str:
+    return str(1.0 / float(interval_s))  # seconds between sampled frames -> frames a second
+
+
+def _distance(similarity: str) -> str:
+    return str(1.0 - float(similarity))  # cosine similarity -> cosine distance
+
+
+for old_name, new_name, conversion in (
+    ("FRAME_EXTRACTION_INTERVAL", "FRAME_SAMPLE_FPS", _per_second),
+    ("FACE_CONFIDENCE_THRESHOLD", "FACE_DETECTION_MIN_CONFIDENCE", str),
+    ("CLUSTERING_SIMILARITY_THRESHOLD", "CLUSTERING_DISTANCE_THRESHOLD", _distance),
+    ("MAX_VIDEO_SIZE_MB", "MAX_UPLOAD_MB", str),
+    ("MAX_DOWNLOAD_SIZE_MB", "MAX_DOWNLOAD_MB", str),
+    ("TEMP_FOLDER", "FAAAAACES_TMP_DIR", str),
+):
+    honour_seed_name(old_name, new_name, conversion)
+
 # --- Where everything lives -------------------------------------------------------------------
 # One folder holds everything the platform stores by default: database, media, index, models.
 DATA_DIR = Path(env_str("FAAAAACES_DATA_DIR", str(BASE_DIR / "data"))).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite cannot create its folder
+# Where files wait between arriving (an upload, a download) and being stored; beside media by
+# default, so that storing them is a move, not a copy.
+TMP_DIR = Path(env_str("FAAAAACES_TMP_DIR", str(DATA_DIR / "tmp"))).resolve()
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
 DEBUG = env_bool("DJANGO_DEBUG", False)

@@ -43,3 +43,15 @@ def check_choices(app_configs, **kwargs):
     if settings.FRAME_SAMPLE_FPS <= 0:
         problems.append(checks.Error("FRAME_SAMPLE_FPS must be above 0.", id="faaaaaces.E003"))
     return problems
+
+
+@checks.register()
+def check_seed_setting_names(app_configs, **kwargs):
+    return [
+        checks.Warning(
+            f"{old} is the seed's name for a setting; it is read as {new}.",
+            hint=f"Set {new} instead (see .env.example); {old} may stop working.",
+            id="faaaaaces.W002",
+        )
+        for old, new in settings.SEED_SETTING_NAMES_USED
+    ]

@@ -26,6 +26,8 @@ CHILD_MARKER = "FAAAAACES_EVALUATION_CATALOG"
 # Settings that point at the user's catalog: the child must not inherit them.
 CATALOG_VARIABLES = (
     "FAAAAACES_SQLITE_PATH",
+    "FAAAAACES_TMP_DIR",
+    "TEMP_FOLDER",
     "QDRANT_PATH",
     "QDRANT_URL",
     "QDRANT_API_KEY",
