@@ -6,6 +6,7 @@ The database is the source of truth, embeddings included; the vector index is re
 from __future__ import annotations
 
 import numpy as np
+from django.conf import settings
 from django.db import models
 
 
@@ -129,6 +130,8 @@ class Face(models.Model):
     embedding = models.BinaryField(help_text="float32 vector, L2-normalised.")
     embedding_model = models.CharField(max_length=50)
     embedding_dim = models.PositiveSmallIntegerField()
+    # A curator's "not a face": left out of people, grouping and search, kept for the record.
+    is_not_face = models.BooleanField(default=False, verbose_name="not a face")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,3 +144,81 @@ class Face(models.Model):
     @property
     def vector(self) -> np.ndarray:
         return np.frombuffer(self.embedding, dtype=np.float32)
+
+
+class TrackRejection(models.Model):
+    """A curator's "not this person": no grouping, incremental or full, puts this track (and so
+    its faces) into this person again."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="rejections")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="rejected_tracks")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["track", "person"], name="unique_track_rejection")
+        ]
+
+    def __str__(self) -> str:
+        return f"track {self.track_id} is not {self.person}"
+
+
+class DifferentPeople(models.Model):
+    """A curator's "different people" for a suggested merge: never suggested again. The pair is
+    stored once, the smaller id first."""
+
+    person_a = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    person_b = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "different people"
+        constraints = [
+            models.UniqueConstraint(fields=["person_a", "person_b"], name="unique_people_pair"),
+            models.CheckConstraint(
+                condition=models.Q(person_a__lt=models.F("person_b")), name="people_pair_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_a} is not {self.person_b}"
+
+
+class CurationAction(models.Model):
+    """One decision of a curator, with the state before and after it, so it can be undone."""
+
+    class Kind(models.TextChoices):
+        RENAME = "rename", "Rename"
+        MERGE = "merge", "Merge people"
+        SPLIT = "split", "Split faces into a new person"
+        MOVE = "move", "Move faces"
+        REJECT = "reject", "Not this person"
+        NOT_A_FACE = "not_a_face", "Not a face"
+        RESTORE_FACE = "restore_face", "A face after all"
+        COVER = "cover", "Set cover face"
+        HIDE = "hide", "Hide or show"
+        LOCK = "lock", "Lock or unlock"
+        DELETE_PERSON = "delete_person", "Delete person"
+        DIFFERENT_PEOPLE = "different_people", "Different people"
+        REGROUP_UNASSIGNED = "regroup_unassigned", "Regroup unassigned faces"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=500)
+    # {"people": {id: fields or null}, "faces": {id: {person, is_not_face}}, "rejections":
+    # [[track, person]], "different": [[a, b]]}: what the action touched, before and after.
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"

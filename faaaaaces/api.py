@@ -12,7 +12,8 @@ from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
 from apitools import ErrorSerializer, error_response
-from catalog.services.curation import CurationError
+from catalog.services.curation import CurationError, NameTaken
+from catalog.services.curation_log import UndoRefused
 from catalog.services.videos import VideoBusy
 from ingestion.sources import FileTooLarge, SourceError, UrlRefused
 from search.services.photo_search import NoSuchFace, PhotoError, PhotoTooLarge
@@ -20,7 +21,9 @@ from search.services.photo_search import NoSuchFace, PhotoError, PhotoTooLarge
 # (kind of error, status, code): the first kind the error is an instance of answers.
 DOMAIN_ERRORS: list[tuple[type[Exception], int, str]] = [
     (VideoBusy, status.HTTP_409_CONFLICT, "busy"),
+    (NameTaken, status.HTTP_409_CONFLICT, "name_taken"),
     (CurationError, status.HTTP_400_BAD_REQUEST, "not_allowed"),
+    (UndoRefused, status.HTTP_409_CONFLICT, "cannot_undo"),
     (NoSuchFace, status.HTTP_404_NOT_FOUND, "not_found"),
     (PhotoTooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "too_large"),
     (PhotoError, status.HTTP_400_BAD_REQUEST, "unusable_photo"),

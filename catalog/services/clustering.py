@@ -4,6 +4,16 @@ The unit is the track: all faces of a track are one person, and two tracks seen 
 are never one person. A new video's tracks are grouped among themselves, then each group joins
 the closest existing person when close enough. Re-clustering regroups everything except people a
 curator named or locked: those keep every face they have and may only gain faces.
+
+The rule: grouping, incremental or full, never undoes a curator's decision.
+- Names, locks and covers: a named or locked person keeps their name, every face and their
+  cover; every curation operation (merge, split, move, "not this person", "different people")
+  locks the people it touches, so what it decided is kept this way.
+- "Not this person" (`TrackRejection`): a track is never placed into a person it was rejected
+  from, whichever way it would get there.
+- "Not a face" (`Face.is_not_face`): such faces are left out of grouping altogether.
+- Hidden people stay hidden (grouping never changes `hidden`); "different people" were locked
+  when a curator said so, so they are never merged.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.grouping import cosine_distances, group_vectors
-from catalog.models import Face, Person, Track, Video
+from catalog.models import Face, Person, Track, TrackRejection, Video
 from ingestion.pipeline.thresholds import grouping_distance
 
 
@@ -33,14 +43,19 @@ def on_screen_together(video_a: int, frames_a: frozenset[int], video_b: int,
 
 @dataclass
 class CatalogTracks:
-    """One row per track: its average face vector, video, frames and current person."""
+    """One row per track: its average face vector, video, frames, current person and the people
+    a curator said it is not."""
 
     track_ids: list[int] = field(default_factory=list)
     video_ids: list[int] = field(default_factory=list)
     frames: list[frozenset[int]] = field(default_factory=list)
     person_ids: list[int | None] = field(default_factory=list)
     face_ids: list[list[int]] = field(default_factory=list)
+    rejected: list[frozenset[int]] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def may_join(self, rows: list[int], person_id: int) -> bool:
+        return not any(person_id in self.rejected[row] for row in rows)
 
     def conflict(self, a: int, b: int) -> bool:
         return on_screen_together(
@@ -63,7 +78,7 @@ class CatalogTracks:
 def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
     tracks = Track.objects.all() if tracks is None else tracks
     faces = (
-        Face.objects.filter(track__in=tracks, embedding_model=model_name)
+        Face.objects.filter(track__in=tracks, embedding_model=model_name, is_not_face=False)
         .order_by("track_id", "id")
         .values_list("id", "track_id", "person_id", "embedding")
     )
@@ -74,6 +89,11 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
         vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
         persons_by_track[track_id][person_id] += 1
         faces_by_track[track_id].append(face_id)
+    rejected: dict[int, set[int]] = defaultdict(set)
+    for track_id, person_id in TrackRejection.objects.filter(
+        track_id__in=list(vectors_by_track)
+    ).values_list("track_id", "person_id"):
+        rejected[track_id].add(person_id)
     result = CatalogTracks()
     rows = []
     meta = Track.objects.filter(id__in=list(vectors_by_track)).values_list(
@@ -87,6 +107,7 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
         result.frames.append(Track.frames_in(detections))
         result.person_ids.append(persons_by_track[track_id].most_common(1)[0][0])
         result.face_ids.append(faces_by_track[track_id])
+        result.rejected.append(frozenset(rejected[track_id]))
     if rows:
         result.vectors = np.asarray(rows, dtype=np.float32)
     return result
@@ -125,7 +146,7 @@ def _place_groups(
         distances = cosine_distances(tracks.vectors[rows], tracks.vectors)
         for person_id, person_rows in members.items():
             distance = float(distances[:, person_rows].mean())
-            if distance < threshold:
+            if distance < threshold and tracks.may_join(rows, person_id):
                 candidates.append((distance, number, person_id))
 
     placement: dict[int, int | None] = {}
@@ -146,7 +167,11 @@ def _place_groups(
         if reuse_ids:
             previous = Counter(tracks.person_ids[r] for r in rows)
             for person_id, _ in previous.most_common():
-                if person_id is not None and person_id not in claimed | joinable:
+                if (
+                    person_id is not None
+                    and person_id not in claimed | joinable
+                    and tracks.may_join(rows, person_id)
+                ):
                     placement[number] = person_id
                     claimed.add(person_id)
                     break
@@ -195,14 +220,22 @@ class ClusteringSummary:
 @transaction.atomic
 def assign_people_to_video(video: Video) -> ClusteringSummary:
     """Give every track of a freshly processed video a person, new or existing."""
+    return assign_people_to_tracks(set(video.tracks.values_list("id", flat=True)))
+
+
+@transaction.atomic
+def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
+    """Group these tracks among themselves and give each group a person, new or existing (a
+    new video's tracks, or faces a curator left without a person)."""
     model_name = settings.FACE_RECOGNITION_MODEL
     tracks = load_catalog_tracks(model_name)
-    free_rows = [row for row, video_id in enumerate(tracks.video_ids) if video_id == video.id]
+    free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
     if not free_rows:
         return ClusteringSummary(0, 0, 0, {})
-    existing = {p for p in tracks.person_ids if p is not None}
+    free = set(free_rows)
+    existing = {p for row, p in enumerate(tracks.person_ids) if p is not None and row not in free}
     for row in free_rows:
-        tracks.person_ids[row] = None  # a re-run regroups the video from scratch
+        tracks.person_ids[row] = None  # a re-run regroups these tracks from scratch
     groups = _place_groups(tracks, free_rows, joinable=existing, reuse_ids=False)
     moved, created = _apply_placement(tracks, groups)
     refresh_cover_faces(moved)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 from django.conf import settings
 
-from catalog.models import Face
+from catalog.models import Face, Person
 from ingestion.pipeline.thresholds import EMBEDDING_DIMENSIONS
 from search.index import FaceIndex, IndexPoint
 from search.index_backends import open_face_index
@@ -107,3 +107,22 @@ def set_person_hidden(person_id: int, hidden: bool) -> None:
         .distinct()
     ):
         get_face_index(model_name, dimension).set_person_hidden(person_id, hidden)
+
+
+def sync_faces(face_ids: Iterable[int], hidden_of_people: Iterable[int] = ()) -> None:
+    """Bring these faces' points in step after a curator's change: a face's point carries its
+    person (and whether they are hidden); a "not a face" has no point. With hidden_of_people,
+    each of those people's points get their hidden flag too."""
+    face_ids = set(face_ids)
+    faces = list(Face.objects.filter(id__in=face_ids).select_related("person"))
+    index_faces([face for face in faces if not face.is_not_face])
+    not_faces: dict[tuple[str, int], list[int]] = {}
+    for face in faces:
+        if face.is_not_face:
+            not_faces.setdefault((face.embedding_model, face.embedding_dim), []).append(face.id)
+    for (model_name, dimension), ids in not_faces.items():
+        remove_faces(ids, model_name, dimension)
+    for person_id, hidden in Person.objects.filter(id__in=set(hidden_of_people)).values_list(
+        "id", "hidden"
+    ):
+        set_person_hidden(person_id, hidden)

@@ -12,7 +12,12 @@ from catalog.services.index_sync import get_face_index, index_faces, index_point
 
 
 def faces_of_model(model_name: str):
-    return Face.objects.filter(embedding_model=model_name).select_related("person").order_by("id")
+    """The faces the index should hold: every face of the model but those marked "not a face"."""
+    return (
+        Face.objects.filter(embedding_model=model_name, is_not_face=False)
+        .select_related("person")
+        .order_by("id")
+    )
 
 
 def rebuild_index(model_name: str, batch_size: int = 2000) -> int:
@@ -45,7 +50,7 @@ class IndexComparison:
 
 
 def compare_index(model_name: str) -> IndexComparison:
-    in_database = set(Face.objects.filter(embedding_model=model_name).values_list("id", flat=True))
+    in_database = set(faces_of_model(model_name).values_list("id", flat=True))
     dimension = model_dimension(model_name)
     in_index = set() if dimension is None else get_face_index(model_name, dimension).face_ids()
     return IndexComparison(

@@ -134,7 +134,7 @@ def search_by_photo(
 
 def search_like_face(face_id: int, top: int = 10) -> list[PersonMatch]:
     """People who look like a face of the catalog (its own person first, usually)."""
-    face = Face.objects.filter(pk=face_id).first()
+    face = Face.objects.filter(pk=face_id, is_not_face=False).first()
     if face is None:
         raise NoSuchFace(f"There is no face {face_id}.")
     return search_people(face.vector, face.embedding_model, face.embedding_dim, top, {face.id})
@@ -152,7 +152,9 @@ def search_people(
     hits = index.search(vector, limit=max(50, top * NEIGHBOURS_PER_PERSON), exclude_hidden=True)
     # Points of faces deleted since they were indexed (a failed clean-up) are left out.
     face_times = dict(
-        Face.objects.filter(id__in=[h.face_id for h in hits]).values_list("id", "time_s")
+        Face.objects.filter(id__in=[h.face_id for h in hits], is_not_face=False).values_list(
+            "id", "time_s"
+        )
     )
     wanted = face_times.keys() - exclude_face_ids
     by_person: dict[int, list] = defaultdict(list)
