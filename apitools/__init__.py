@@ -66,3 +66,10 @@ def errors(*status_codes: int) -> dict:
     }
     codes = {status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN, *status_codes}
     return {c: OpenApiResponse(ErrorSerializer, description=described[c]) for c in sorted(codes)}
+
+
+def valid_body(serializer_class, request) -> dict:
+    """The request's body checked by a serializer (a ValidationError becomes a 400)."""
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data

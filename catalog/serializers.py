@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apitools import MAX_ID
-from catalog.models import Face, Person, Video
+from catalog.models import CurationAction, Face, Person, Video
 
 
 def crop_url(request, face: Face | None) -> str | None:
@@ -50,7 +50,17 @@ class PersonSerializer(serializers.ModelSerializer):
 
 class PersonUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    merge = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With a name another person has: merge this person into them (else 409).",
+    )
     hidden = serializers.BooleanField(required=False)
+    locked = serializers.BooleanField(required=False)
+    cover_face = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, allow_null=True,
+        help_text="One of the person's faces; null for their best face.",
+    )  # fmt: skip
 
 
 class MergePeopleSerializer(serializers.Serializer):
@@ -70,6 +80,28 @@ class MoveFacesSerializer(serializers.Serializer):
 class MovedFacesSerializer(serializers.Serializer):
     moved_faces = serializers.IntegerField()
     person = PersonSerializer()
+
+
+class ChangedFacesSerializer(serializers.Serializer):
+    faces = serializers.IntegerField(help_text="how many faces the decision changed")
+
+
+class OtherPersonSerializer(serializers.Serializer):
+    person = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class MergeSuggestionSerializer(serializers.Serializer):
+    person = PersonSerializer(help_text="the person probably the same as this one")
+    distance = serializers.FloatField(help_text="cosine distance, smaller is closer")
+    score = serializers.FloatField(help_text="0-1 chance of one person, as search scores it")
+
+
+class CurationActionSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CurationAction
+        fields = ["id", "kind", "summary", "user", "created_at", "undone_at", "before", "after"]
 
 
 class VideoSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from apitools import IdConverter
 from catalog import api as catalog_api
+from catalog import api_people
 from faaaaaces.views import home
 from ingestion import api as ingestion_api
 from search import api as search_api
@@ -18,7 +19,8 @@ handler500 = "faaaaaces.views.server_error"
 router = DefaultRouter(trailing_slash=True)
 router.register("videos", catalog_api.VideoViewSet, basename="video")
 router.register("faces", catalog_api.FaceViewSet, basename="face")
-router.register("people", catalog_api.PersonViewSet, basename="person")
+router.register("people", api_people.PersonViewSet, basename="person")
+router.register("curation", api_people.CurationActionViewSet, basename="curation-action")
 router.register("jobs", ingestion_api.JobViewSet, basename="job")
 
 api_urls = [
