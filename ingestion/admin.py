@@ -1,10 +1,22 @@
 from django.contrib import admin
 
+from catalog.admin import crop_thumbnail
 from ingestion.models import IngestJob
 
 
 @admin.register(IngestJob)
 class IngestJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "source", "status", "stage", "progress", "created_at"]
+    list_display = ["id", "thumbnail", "kind", "source", "status", "stage", "progress",
+                    "created_at"]  # fmt: skip
     list_filter = ["status", "kind"]
-    readonly_fields = ["task_id", "result", "started_at", "finished_at"]
+    search_fields = ["source", "error"]
+    list_select_related = ["video"]
+    readonly_fields = ["thumbnail", "task_id", "result", "started_at", "finished_at"]
+
+    @admin.display(description="faces")
+    def thumbnail(self, job: IngestJob) -> str:
+        if job.video is None:
+            return ""
+        return crop_thumbnail(
+            job.video.faces.filter(is_not_face=False).order_by("-quality").first()
+        )
