@@ -115,6 +115,19 @@ DATABASES = {
     }
 }
 
+# A database server instead (Postgres through psycopg 3): DATABASE_URL, e.g.
+# postgres://user:password@host:5432/name. Connections are kept for DATABASE_CONN_MAX_AGE_S and
+# checked before reuse, so a restarted server costs one failed check, not a failed request.
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    import dj_database_url
+
+    DATABASES["default"] = dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE_S", 60),
+        conn_health_checks=True,
+    )
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -134,24 +147,34 @@ MEDIA_ROOT = DATA_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- File storage: a local folder by default, S3/MinIO when FAAAAACES_STORAGE=s3 ---------------
+# With s3, face crops always go to the bucket, videos only with S3_STORE_VIDEOS (a worker on
+# another machine needs it; otherwise they stay in <data>/media). The bucket stays private: pages
+# and the API hand out presigned URLs that expire after S3_URL_EXPIRY_S.
 FAAAAACES_STORAGE = env_str("FAAAAACES_STORAGE", "local")
-if FAAAAACES_STORAGE == "s3":
-    default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env_str("S3_BUCKET", "faaaaaces"),
-            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
-            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
-            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
-            "region_name": env_str("S3_REGION", "us-east-1"),
-            "file_overwrite": False,
-            "querystring_auth": True,
-        },
-    }
-else:
-    default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+S3_STORE_VIDEOS = env_bool("S3_STORE_VIDEOS", False)
+S3_STORAGE = {
+    "BACKEND": "faaaaaces.storage.CatalogS3Storage",
+    "OPTIONS": {
+        "bucket_name": env_str("S3_BUCKET", "faaaaaces"),
+        "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+        # The address browsers reach the bucket at, when it differs (a compose stack's MinIO).
+        "public_endpoint_url": env_str("S3_PUBLIC_ENDPOINT_URL", "") or None,
+        "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+        "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+        "region_name": env_str("S3_REGION", "us-east-1"),
+        # "path" for MinIO and most S3-compatible servers, "virtual" for AWS; empty: boto3's choice
+        "addressing_style": env_str("S3_ADDRESSING_STYLE", "path") or None,
+        "signature_version": "s3v4",
+        "default_acl": None,  # objects inherit the bucket's (private) access
+        "file_overwrite": False,
+        "querystring_auth": True,
+        "querystring_expire": env_int("S3_URL_EXPIRY_S", 300),
+    },
+}
+LOCAL_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": default_storage,
+    "default": S3_STORAGE if FAAAAACES_STORAGE == "s3" else LOCAL_STORAGE,  # face crops
+    "videos": S3_STORAGE if FAAAAACES_STORAGE == "s3" and S3_STORE_VIDEOS else LOCAL_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -191,9 +214,10 @@ MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 100)
 ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
 
 # --- Vector index -------------------------------------------------------------------------------
-QDRANT_BACKEND = env_str("QDRANT_BACKEND", "edge")  # edge | server
+# A Qdrant server when QDRANT_URL is set (or QDRANT_BACKEND=server), else the embedded Edge index.
+QDRANT_URL = env_str("QDRANT_URL", "")
+QDRANT_BACKEND = env_str("QDRANT_BACKEND", "server" if QDRANT_URL else "edge")  # edge | server
 QDRANT_PATH = Path(env_str("QDRANT_PATH", str(DATA_DIR / "qdrant"))).resolve()
-QDRANT_URL = env_str("QDRANT_URL", "http://localhost:6333")
 QDRANT_API_KEY = env_str("QDRANT_API_KEY", "") or None
 QDRANT_COLLECTION_PREFIX = env_str("QDRANT_COLLECTION_PREFIX", "faces")
 
