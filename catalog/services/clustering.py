@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from catalog.grouping import cosine_distances, group_vectors
@@ -191,6 +191,22 @@ def _delete_empty_uncurated_people() -> int:
     return deleted
 
 
+# Any constant: the key of the Postgres advisory lock that one grouping at a time holds.
+GROUPING_LOCK_KEY = 0x46414345
+
+
+def _wait_for_other_groupings() -> None:
+    """Serialise groupings across processes until the transaction ends.
+
+    Each grouping reads the whole catalog and writes people from what it read; two at once (two
+    workers finishing together) would each miss the other's new people and split one person in
+    two. SQLite already runs one write transaction at a time (IMMEDIATE); Postgres does not.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GROUPING_LOCK_KEY])
+
+
 @dataclass(frozen=True)
 class ClusteringSummary:
     tracks: int
@@ -202,6 +218,7 @@ class ClusteringSummary:
 @transaction.atomic
 def assign_people_to_video(video: Video) -> ClusteringSummary:
     """Give every track of a freshly processed video a person, new or existing."""
+    _wait_for_other_groupings()
     model_name = settings.FACE_RECOGNITION_MODEL
     tracks = load_catalog_tracks(model_name)
     free_rows = [row for row, video_id in enumerate(tracks.video_ids) if video_id == video.id]
@@ -221,6 +238,7 @@ def assign_people_to_video(video: Video) -> ClusteringSummary:
 @transaction.atomic
 def recluster_people() -> ClusteringSummary:
     """Regroup the whole catalog; curated people keep every face and may only gain faces."""
+    _wait_for_other_groupings()
     model_name = settings.FACE_RECOGNITION_MODEL
     tracks = load_catalog_tracks(model_name)
     curated = set(
