@@ -191,3 +191,12 @@ def test_the_image_runs_as_a_user_with_its_models_built_in():
     assert '"gunicorn", "faaaaaces.wsgi"' in dockerfile
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".env", ".venv", "data", ".git"} <= set(ignored)  # no secrets or catalog in the image
+
+
+def test_every_setting_for_the_services_has_a_line_in_env_example():
+    example = (REPO / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", example, flags=re.MULTILINE))
+    service_settings = {
+        name for name in settings_read_from_the_environment() if SERVICE_SETTING.search(name)
+    }
+    assert service_settings - listed == set()
