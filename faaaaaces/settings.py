@@ -246,8 +246,8 @@ Q_CLUSTER = {
     "orm": "default",
 }
 # Tasks a cluster takes from the broker ahead of its workers. Few: with several machines, the
-# first one up would otherwise hoard the queue while the others idle (and with Redis lose what it
-# took if it dies: django-q2's Redis broker has no acknowledgement).
+# first one up after a restart would take the whole backlog while the others idle, and with
+# Redis a machine that dies loses what it took (django-q2's Redis broker has no acknowledgement).
 Q_CLUSTER["queue_limit"] = env_int("Q_QUEUE_LIMIT", Q_CLUSTER["workers"])
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:

@@ -246,6 +246,35 @@ def test_a_video_in_s3_is_read_through_a_temporary_copy_removed_whatever_happens
     assert not copy.exists()
 
 
+def test_a_grouping_waits_while_another_process_groups(ingested):
+    """Two workers never group at once (they would split a person between them)."""
+    import threading
+
+    import psycopg
+
+    from catalog.models import Video
+    from catalog.services.clustering import GROUPING_LOCK_KEY, assign_people_to_video
+    from tests.conftest import person_at
+
+    video = Video.objects.get(original_name="aoc_speech_a.mp4")
+    before = person_at("aoc_speech_a.mp4", 4.0).id
+    finished = threading.Event()
+
+    def group_in_another_connection():
+        assign_people_to_video(video)
+        connection.close()  # this thread's own connection
+        finished.set()
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as other_worker:
+        other_worker.execute("SELECT pg_advisory_xact_lock(%s)", [GROUPING_LOCK_KEY])
+        thread = threading.Thread(target=group_in_another_connection)
+        thread.start()
+        assert not finished.wait(timeout=2)  # waiting for the other worker's transaction
+    thread.join(timeout=60)  # leaving the block committed it: the lock is free
+    assert finished.is_set()
+    assert person_at("aoc_speech_a.mp4", 4.0).id == before  # regrouped to the same person
+
+
 def test_deleting_a_video_takes_its_objects_and_vectors_with_it(ingested, bucket):
     from catalog.models import Face, Video
     from catalog.services.videos import delete_video
