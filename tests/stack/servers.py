@@ -105,28 +105,32 @@ class Servers:
 
         binaries = postgres_bin()
         # Postgres refuses to run as root: then it runs as the `postgres` user of the package.
-        as_user = {}
+        as_postgres = {}
         cluster = Path(tempfile.mkdtemp(prefix="faaaaaces-postgres-"))
         if os.geteuid() == 0:
             account = pwd.getpwnam("postgres")
-            as_user = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+            as_postgres = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
             os.chown(cluster, account.pw_uid, account.pw_gid)
+        # Its own folder as working directory: initdb fails where that user cannot read the cwd.
+        as_postgres["cwd"] = cluster
         self.postgres_folder = cluster
         password_file = cluster / "password"
         password_file.write_text(DB_PASSWORD)
-        if as_user:
-            os.chown(password_file, as_user["user"], as_user["group"])
-        subprocess.run(
+        if "user" in as_postgres:
+            os.chown(password_file, as_postgres["user"], as_postgres["group"])
+        initdb = subprocess.run(
             [binaries / "initdb", "-D", cluster / "data", "-U", DB_USER, "--pwfile", password_file,
              "--auth", "scram-sha-256", "--encoding", "UTF8", "--locale", "C", "--no-sync"],
-            check=True, capture_output=True, **as_user,
+            capture_output=True, text=True, **as_postgres,
         )  # fmt: skip
+        if initdb.returncode != 0:
+            raise RuntimeError(f"initdb failed: {initdb.stderr[-2000:]}")
         port = free_port()
         process = self._spawn(
             "postgres",
             [binaries / "postgres", "-D", cluster / "data", "-p", str(port), "-k", cluster,
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=50"],
-            **as_user,
+            **as_postgres,
         )  # fmt: skip
         server = f"host=127.0.0.1 port={port} user={DB_USER} password={DB_PASSWORD}"
 
