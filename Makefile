@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format clean
+.PHONY: install run test test-stack lint format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -29,6 +29,11 @@ test: install
 	$(VENV)/bin/pytest
 
 # ruff, and the import contracts of pyproject.toml (one direction of flow between the layers).
+# The production stack's profile: Postgres and Redis (Debian packages), S3 through moto's server,
+# two django-q2 workers; the plugin starts the servers on 127.0.0.1 and stops them afterwards.
+test-stack: install
+	$(PY) -m pytest -p tests.stack.servers tests/stack
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

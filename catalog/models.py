@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
+
+
+def video_storage():
+    """Where videos go: the `videos` storage, a bucket only with S3_STORE_VIDEOS on."""
+    return storages["videos"]
 
 
 class Video(models.Model):
@@ -25,7 +31,7 @@ class Video(models.Model):
     # The file name or URL exactly as the user gave it.
     original_name = models.CharField(max_length=2048)
     title = models.CharField(max_length=500, blank=True)
-    file = models.FileField(upload_to="videos/%Y/%m/", max_length=500)
+    file = models.FileField(upload_to="videos/%Y/%m/", max_length=500, storage=video_storage)
     content_sha256 = models.CharField(max_length=64, unique=True)
     size_bytes = models.BigIntegerField(default=0)
     duration_s = models.FloatField(null=True, blank=True)

@@ -88,6 +88,11 @@ TMP_DIR = Path(env_str("FAAAAACES_TMP_DIR", str(DATA_DIR / "tmp"))).resolve()
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [h for h in env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+# Behind a proxy that terminates TLS (web replicas behind a load balancer): the public origins
+# (https://faces.example.org) for CSRF checks, and trust in the proxy's X-Forwarded-Proto.
+CSRF_TRUSTED_ORIGINS = [o for o in env_str("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -152,6 +157,19 @@ DATABASES = {
     }
 }
 
+# A database server instead (Postgres through psycopg 3): DATABASE_URL, e.g.
+# postgres://user:password@host:5432/name. Connections are kept for DATABASE_CONN_MAX_AGE_S and
+# checked before reuse, so a restarted server costs one failed check, not a failed request.
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    import dj_database_url
+
+    DATABASES["default"] = dj_database_url.parse(
+        DATABASE_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE_S", 60),
+        conn_health_checks=True,
+    )
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -171,26 +189,43 @@ MEDIA_ROOT = DATA_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- File storage: a local folder by default, S3/MinIO when FAAAAACES_STORAGE=s3 ---------------
+# With s3, face crops always go to the bucket, videos only with S3_STORE_VIDEOS (a worker on
+# another machine needs it; otherwise they stay in <data>/media). The bucket stays private: pages
+# and the API hand out presigned URLs that expire after S3_URL_EXPIRY_S.
 FAAAAACES_STORAGE = env_str("FAAAAACES_STORAGE", "local")
-if FAAAAACES_STORAGE == "s3":
-    default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": env_str("S3_BUCKET", "faaaaaces"),
-            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
-            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
-            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
-            "region_name": env_str("S3_REGION", "us-east-1"),
-            "file_overwrite": False,
-            "querystring_auth": True,
-        },
-    }
-else:
-    default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+S3_STORE_VIDEOS = env_bool("S3_STORE_VIDEOS", False)
+S3_STORAGE = {
+    "BACKEND": "faaaaaces.storage.CatalogS3Storage",
+    "OPTIONS": {
+        "bucket_name": env_str("S3_BUCKET", "faaaaaces"),
+        "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+        # The address browsers reach the bucket at, when it differs (a compose stack's MinIO).
+        "public_endpoint_url": env_str("S3_PUBLIC_ENDPOINT_URL", "") or None,
+        "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+        "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+        "region_name": env_str("S3_REGION", "us-east-1"),
+        # "path" for MinIO and most S3-compatible servers, "virtual" for AWS; empty: boto3's choice
+        "addressing_style": env_str("S3_ADDRESSING_STYLE", "path") or None,
+        "signature_version": "s3v4",
+        "default_acl": None,  # objects inherit the bucket's (private) access
+        "file_overwrite": False,
+        "querystring_auth": True,
+        "querystring_expire": env_int("S3_URL_EXPIRY_S", 300),
+    },
+}
+LOCAL_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    "default": default_storage,
+    "default": S3_STORAGE if FAAAAACES_STORAGE == "s3" else LOCAL_STORAGE,  # face crops
+    "videos": S3_STORAGE if FAAAAACES_STORAGE == "s3" and S3_STORE_VIDEOS else LOCAL_STORAGE,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# gunicorn serves no files: with SERVE_STATIC on (the Docker image) WhiteNoise serves the admin's
+# and the API docs' static files from STATIC_ROOT, filled by `collectstatic` at build time.
+SERVE_STATIC = env_bool("SERVE_STATIC", False)
+STATIC_ROOT = Path(env_str("FAAAAACES_STATIC_ROOT", str(STATIC_ROOT)))
+if SERVE_STATIC:
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # --- Face engine --------------------------------------------------------------------------------
 # DeepFace looks for weights in $DEEPFACE_HOME/.deepface/weights; `manage.py setup_models` puts
@@ -228,9 +263,10 @@ MAX_PHOTO_MEGAPIXELS = env_int("MAX_PHOTO_MEGAPIXELS", 100)
 ALLOW_PRIVATE_URLS = env_bool("ALLOW_PRIVATE_URLS", False)
 
 # --- Vector index -------------------------------------------------------------------------------
-QDRANT_BACKEND = env_str("QDRANT_BACKEND", "edge")  # edge | server
+# A Qdrant server when QDRANT_URL is set (or QDRANT_BACKEND=server), else the embedded Edge index.
+QDRANT_URL = env_str("QDRANT_URL", "")
+QDRANT_BACKEND = env_str("QDRANT_BACKEND", "server" if QDRANT_URL else "edge")  # edge | server
 QDRANT_PATH = Path(env_str("QDRANT_PATH", str(DATA_DIR / "qdrant"))).resolve()
-QDRANT_URL = env_str("QDRANT_URL", "http://localhost:6333")
 QDRANT_API_KEY = env_str("QDRANT_API_KEY", "") or None
 QDRANT_COLLECTION_PREFIX = env_str("QDRANT_COLLECTION_PREFIX", "faces")
 
@@ -243,10 +279,13 @@ Q_CLUSTER = {
     # retry must exceed timeout, or a long job is handed to a second worker while still running
     "retry": JOB_TIMEOUT_S + 600,
     "max_attempts": 1,
-    "queue_limit": 50,
     "catch_up": False,
     "orm": "default",
 }
+# Tasks a cluster takes from the broker ahead of its workers. Few: with several machines, the
+# first one up after a restart would take the whole backlog while the others idle, and with
+# Redis a machine that dies loses what it took (django-q2's Redis broker has no acknowledgement).
+Q_CLUSTER["queue_limit"] = env_int("Q_QUEUE_LIMIT", Q_CLUSTER["workers"])
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     Q_CLUSTER.pop("orm")

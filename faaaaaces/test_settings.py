@@ -13,8 +13,10 @@ os.environ["FAAAAACES_DATA_DIR"] = tempfile.mkdtemp(prefix="faaaaaces-test-")
 os.environ.setdefault(
     "FAAAAACES_MODELS_DIR", str(Path(__file__).resolve().parent.parent / "data" / "models")
 )
-for variable in ("QDRANT_PATH", "FAAAAACES_SQLITE_PATH", "FAAAAACES_TMP_DIR", "TEMP_FOLDER",
-                 "REDIS_URL", "FAAAAACES_STORAGE"):  # fmt: skip
+for variable in (
+    "QDRANT_PATH", "FAAAAACES_SQLITE_PATH", "FAAAAACES_TMP_DIR", "TEMP_FOLDER", "REDIS_URL",
+    "FAAAAACES_STORAGE", "DATABASE_URL", "QDRANT_URL", "QDRANT_BACKEND",
+):  # fmt: skip
     os.environ.pop(variable, None)  # everything follows the temporary data folder
 
 from faaaaaces.settings import *  # noqa: E402, F403

@@ -30,6 +30,7 @@ CHOICE_SETTINGS = (
     ("CLUSTERING_ALGORITHM", ALGORITHMS, "faaaaaces.E001"),
     ("QDRANT_BACKEND", ("edge", "server"), "faaaaaces.E002"),
     ("FACE_EMBEDDING_PRECISION", PRECISIONS, "faaaaaces.E004"),
+    ("FAAAAACES_STORAGE", ("local", "s3"), "faaaaaces.E005"),
 )
 
 
@@ -51,7 +52,28 @@ def check_seed_setting_names(app_configs, **kwargs):
         checks.Warning(
             f"{old} is the seed's name for a setting; it is read as {new}.",
             hint=f"Set {new} instead (see .env.example); {old} may stop working.",
-            id="faaaaaces.W002",
+            id="faaaaaces.W003",
         )
         for old, new in settings.SEED_SETTING_NAMES_USED
     ]
+
+
+@checks.register()
+def check_servers(app_configs, **kwargs):
+    """Settings for the servers of a production stack that cannot work as given."""
+    problems = []
+    if settings.QDRANT_BACKEND == "server" and not settings.QDRANT_URL:
+        problems.append(
+            checks.Error(
+                "QDRANT_BACKEND=server needs QDRANT_URL (e.g. http://qdrant:6333).",
+                id="faaaaaces.E006",
+            )
+        )
+    if settings.S3_STORE_VIDEOS and settings.FAAAAACES_STORAGE != "s3":
+        problems.append(
+            checks.Warning(
+                "S3_STORE_VIDEOS is on but FAAAAACES_STORAGE is not 's3': videos stay local.",
+                id="faaaaaces.W002",
+            )
+        )
+    return problems

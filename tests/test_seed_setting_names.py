@@ -51,5 +51,5 @@ def test_start_up_checks_warn_with_the_new_name(tmp_path):
     done = run_with({"MAX_VIDEO_SIZE_MB": "300"}, tmp_path, "manage.py", "check")
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "faaaaaces.W002" in output and "MAX_VIDEO_SIZE_MB" in output
+    assert "faaaaaces.W003" in output and "MAX_VIDEO_SIZE_MB" in output
     assert "Set MAX_UPLOAD_MB instead" in output

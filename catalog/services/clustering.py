@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalog.grouping import cosine_distances, group_vectors
 from catalog.models import Face, Person, Track, TrackRejection, Video
@@ -209,6 +209,22 @@ def refresh_cover_faces(person_ids) -> None:
         Person.objects.filter(id=person.id).update(cover_face=best)
 
 
+# Any constant: the key of the Postgres advisory lock that one grouping at a time holds.
+GROUPING_LOCK_KEY = 0x46414345
+
+
+def _wait_for_other_groupings() -> None:
+    """Serialise groupings across processes until the transaction ends.
+
+    Each grouping reads the whole catalog and writes people from what it read; two at once (two
+    workers finishing together) would each miss the other's new people and split one person in
+    two. SQLite already runs one write transaction at a time (IMMEDIATE); Postgres does not.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [GROUPING_LOCK_KEY])
+
+
 @dataclass(frozen=True)
 class ClusteringSummary:
     tracks: int
@@ -227,6 +243,7 @@ def assign_people_to_video(video: Video) -> ClusteringSummary:
 def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     """Group these tracks among themselves and give each group a person, new or existing (a
     new video's tracks, or faces a curator left without a person)."""
+    _wait_for_other_groupings()
     model_name = settings.FACE_RECOGNITION_MODEL
     tracks = load_catalog_tracks(model_name)
     free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
@@ -247,6 +264,7 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
 @transaction.atomic
 def recluster_people() -> ClusteringSummary:
     """Regroup the whole catalog; curated people keep every face and may only gain faces."""
+    _wait_for_other_groupings()
     model_name = settings.FACE_RECOGNITION_MODEL
     tracks = load_catalog_tracks(model_name)
     curated = set(Person.objects.curated().values_list("id", flat=True))

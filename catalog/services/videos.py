@@ -44,20 +44,21 @@ def delete_video(video: Video) -> DeletedVideo:
     )
     models = {(model_name, dimension) for model_name, dimension, _, _ in faces}
     people = {person_id for _, _, person_id, _ in faces if person_id is not None}
-    files = [crop for *_, crop in faces if crop]
+    # Crops and the video may live in different storages (crops in S3, the video on disk).
+    crop_storage = Face._meta.get_field("crop").storage
+    files = [(crop_storage, crop) for *_, crop in faces if crop]
     if video.file:
-        files.append(video.file.name)
-    storage = video.file.storage
+        files.append((video.file.storage, video.file.name))
     with transaction.atomic():
         video.delete()  # cascades to tracks and faces; jobs keep their record (video set null)
         people_removed = Person.objects.filter(id__in=people).delete_left_empty()
         refresh_cover_faces(people)
-        transaction.on_commit(lambda: _remove_files_and_points(storage, files, video_id, models))
+        transaction.on_commit(lambda: _remove_files_and_points(files, video_id, models))
     return DeletedVideo(video_id, len(faces), people_removed)
 
 
-def _remove_files_and_points(storage, files: list[str], video_id: int, models) -> None:
-    for name in files:
+def _remove_files_and_points(files: list[tuple], video_id: int, models) -> None:
+    for storage, name in files:
         try:
             storage.delete(name)
         except Exception as error:  # any storage's error: the rows are gone, a file may stay

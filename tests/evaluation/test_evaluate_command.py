@@ -68,6 +68,7 @@ def test_the_report_shows_people_charts_and_figures(evaluation):
 def test_the_evaluation_never_points_at_the_users_own_catalog(monkeypatch, tmp_path):
     for variable, value in {
         "FAAAAACES_SQLITE_PATH": "/srv/catalog.sqlite3",
+        "DATABASE_URL": "postgres://faaaaaces:secret@postgres:5432/faaaaaces",
         "QDRANT_URL": "http://qdrant:6333",
         "REDIS_URL": "redis://redis:6379/0",
         "S3_BUCKET": "faces",
@@ -78,7 +79,13 @@ def test_the_evaluation_never_points_at_the_users_own_catalog(monkeypatch, tmp_p
     environment = throwaway_catalog_environment(tmp_path)
     assert environment["FAAAAACES_DATA_DIR"] == str(tmp_path)
     assert environment["FAAAAACES_STORAGE"] == "local" and environment["QDRANT_BACKEND"] == "edge"
-    for variable in ("FAAAAACES_SQLITE_PATH", "QDRANT_URL", "REDIS_URL", "S3_BUCKET"):
+    for variable in (
+        "DATABASE_URL",
+        "FAAAAACES_SQLITE_PATH",
+        "QDRANT_URL",
+        "REDIS_URL",
+        "S3_BUCKET",
+    ):
         assert variable not in environment
     assert environment["FRAME_SAMPLE_FPS"] == "2"  # face-engine settings are what is compared
 

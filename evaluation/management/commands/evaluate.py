@@ -25,6 +25,7 @@ from evaluation.services.run import run_evaluation
 CHILD_MARKER = "FAAAAACES_EVALUATION_CATALOG"
 # Settings that point at the user's catalog: the child must not inherit them.
 CATALOG_VARIABLES = (
+    "DATABASE_URL",
     "FAAAAACES_SQLITE_PATH",
     "FAAAAACES_TMP_DIR",
     "TEMP_FOLDER",
