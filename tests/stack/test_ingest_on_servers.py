@@ -28,7 +28,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from tests.conftest import PEOPLE, VIDEOS, empty_catalog, true_name_of_each_person
 from tests.stack.conftest import wait_for_jobs, worker_processes
@@ -227,6 +227,10 @@ def test_crop_urls_are_presigned_and_expire(ingested, api_client, bucket):
     key = parts.path.split("/", 2)[2]  # path-style: /bucket/key
     with urllib.request.urlopen(url, timeout=10) as answer:
         assert answer.read() == bucket.read(key)
+    # The pages link to crops the same way.
+    page = Client().get("/").content.decode()
+    covers = re.findall(r'<img src="([^"]+)"', page)
+    assert covers and all("X-Amz-Signature=" in src for src in covers)
     # Private: the object grants nobody but its owner (no public-read ACL, no AllUsers grant).
     grants = bucket.client.get_object_acl(Bucket=bucket.name, Key=key)["Grants"]
     assert [g["Grantee"].get("URI") for g in grants if "URI" in g["Grantee"]] == []
