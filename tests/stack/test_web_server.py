@@ -31,18 +31,20 @@ def gunicorn(tmp_path_factory):
         cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/admin/login/", timeout=10)
-            break
-        except OSError:  # not listening yet, or still loading the app
-            assert process.poll() is None, "gunicorn exited"
-            time.sleep(0.3)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    try:  # stopped whatever happens, a failed start included
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(base + "/admin/login/", timeout=10)
+                break
+            except OSError:  # not listening yet, or still loading the app
+                assert process.poll() is None, "gunicorn exited"
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
 
 
 def get(url: str) -> tuple[int, bytes, str]:
