@@ -118,6 +118,16 @@ class Track(models.Model):
         return frozenset(int(detection[1]) for detection in detections)
 
 
+def face_crop_path(face: Face, filename: str) -> str:
+    """One folder per video: processing a video again (a job retried after a crash) clears it
+    first, so no crop of an earlier attempt is left behind."""
+    return f"{video_crops_folder(face.video_id)}/{filename}"
+
+
+def video_crops_folder(video_id: int) -> str:
+    return f"faces/v{video_id}"
+
+
 class Face(models.Model):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="faces")
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="faces")
@@ -132,7 +142,7 @@ class Face(models.Model):
     box_h = models.PositiveIntegerField()
     detector_confidence = models.FloatField()
     quality = models.FloatField(help_text="0-1: sharpness, size, pose and confidence together.")
-    crop = models.ImageField(upload_to="faces/%Y/%m/", max_length=500)
+    crop = models.ImageField(upload_to=face_crop_path, max_length=500)
     embedding = models.BinaryField(help_text="float32 vector, L2-normalised.")
     embedding_model = models.CharField(max_length=50)
     embedding_dim = models.PositiveSmallIntegerField()

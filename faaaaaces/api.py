@@ -15,12 +15,14 @@ from apitools import ErrorSerializer, error_response
 from catalog.services.curation import CurationError, NameTaken
 from catalog.services.curation_log import UndoRefused
 from catalog.services.videos import VideoBusy
+from ingestion.services.jobs import JobNotAllowed
 from ingestion.sources import FileTooLarge, SourceError, UrlRefused
 from search.services.photo_search import NoSuchFace, PhotoError, PhotoTooLarge
 
 # (kind of error, status, code): the first kind the error is an instance of answers.
 DOMAIN_ERRORS: list[tuple[type[Exception], int, str]] = [
     (VideoBusy, status.HTTP_409_CONFLICT, "busy"),
+    (JobNotAllowed, status.HTTP_409_CONFLICT, "not_now"),
     (NameTaken, status.HTTP_409_CONFLICT, "name_taken"),
     (CurationError, status.HTTP_400_BAD_REQUEST, "not_allowed"),
     (UndoRefused, status.HTTP_409_CONFLICT, "cannot_undo"),

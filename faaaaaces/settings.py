@@ -272,6 +272,14 @@ QDRANT_COLLECTION_PREFIX = env_str("QDRANT_COLLECTION_PREFIX", "faces")
 
 # --- Background jobs (django-q2) ------------------------------------------------------------------
 JOB_TIMEOUT_S = env_int("JOB_TIMEOUT_S", 6 * 3600)
+# A running job writes a heartbeat this often; one silent for JOB_STALE_AFTER_S lost its worker
+# and is started again (checked every minute by the workers' scheduler).
+JOB_HEARTBEAT_S = env_float("JOB_HEARTBEAT_S", 5.0)
+JOB_STALE_AFTER_S = env_float("JOB_STALE_AFTER_S", 60.0)
+# Transient failures (a download that timed out, a database that stayed locked) are tried again
+# by themselves, up to JOB_MAX_ATTEMPTS in all, after JOB_RETRY_BACKOFF_S, then 4x that, ...
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+JOB_RETRY_BACKOFF_S = env_int("JOB_RETRY_BACKOFF_S", 30)
 Q_CLUSTER = {
     "name": "faaaaaces",
     "workers": env_int("Q_WORKERS", 1),

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import api_view, parser_classes
+from rest_framework.decorators import action, api_view, parser_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from ingestion.serializers import (
     UploadVideoSerializer,
     UrlJobsSerializer,
 )
-from ingestion.services import intake
+from ingestion.services import intake, jobs
 from ingestion.services.queue import enqueue_job
 from ingestion.sources import SourceError
 from ingestion.sources.url_policy import check_url_allowed
@@ -107,9 +107,23 @@ def job_status(request, job_id: int):
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Ingestion and regrouping jobs, newest first."""
+    """Ingestion and regrouping jobs, newest first; a failed or cancelled one can be retried, a
+    queued or running one cancelled."""
 
     queryset = IngestJob.objects.all()
     serializer_class = JobSerializer
     lookup_value_regex = ID_PATTERN
     filterset_class = JobFilter
+
+    @extend_schema(request=None, responses={202: JobSerializer, **errors(404, 409)},
+                   summary="Run a failed or cancelled job again")  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = jobs.retry_job(self.get_object())
+        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: JobSerializer, **errors(404, 409)},
+                   summary="Cancel a queued or running job (its video stays)")  # fmt: skip
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        return Response(JobSerializer(jobs.cancel_job(self.get_object())).data)

@@ -17,6 +17,7 @@ class IngestJob(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     class Stage(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -40,6 +41,15 @@ class IngestJob(models.Model):
     # What the job found, for the summary: faces, tracks, people, deduplicated...
     result = models.JSONField(default=dict, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
+    # Each run of the job is an attempt; a task handed an older attempt (a worker that died and
+    # whose task the broker delivers again) does nothing.
+    attempt = models.PositiveSmallIntegerField(default=1)
+    # Written every few seconds while a worker runs the job: a running job whose heartbeat
+    # stopped lost its worker, and is started again (`ingestion/services/jobs.py`).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    # Things a user should know about a job that finished: e.g. a video that ends early.
+    warnings = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -52,13 +62,14 @@ class IngestJob(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in {self.Status.DONE, self.Status.FAILED}
+        return self.status in {self.Status.DONE, self.Status.FAILED, self.Status.CANCELLED}
 
     def mark_running(self) -> None:
         self.status = self.Status.RUNNING
         self.started_at = self.started_at or timezone.now()
+        self.heartbeat_at = timezone.now()
         self.error = ""
-        self.save(update_fields=["status", "started_at", "error"])
+        self.save(update_fields=["status", "started_at", "heartbeat_at", "error"])
 
     def report(self, stage: str, progress: int) -> None:
         self.stage = stage
@@ -76,5 +87,11 @@ class IngestJob(models.Model):
     def mark_failed(self, error: str) -> None:
         self.status = self.Status.FAILED
         self.error = error
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "error", "finished_at"])
+
+    def mark_cancelled(self) -> None:
+        self.status = self.Status.CANCELLED
+        self.error = "Cancelled by a user."
         self.finished_at = timezone.now()
         self.save(update_fields=["status", "error", "finished_at"])

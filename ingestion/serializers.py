@@ -8,7 +8,7 @@ class JobStatusSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IngestJob
-        fields = ["id", "status", "stage", "progress", "error", "video_id"]
+        fields = ["id", "status", "stage", "progress", "error", "warnings", "video_id"]
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -16,8 +16,9 @@ class JobSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = IngestJob
-        fields = ["id", "kind", "source", "status", "stage", "progress", "error", "result",
-                  "video_id", "created_at", "started_at", "finished_at"]  # fmt: skip
+        fields = ["id", "kind", "source", "status", "stage", "progress", "error", "warnings",
+                  "attempt", "result", "video_id", "created_at", "started_at",
+                  "finished_at"]  # fmt: skip
 
 
 class UploadVideoSerializer(serializers.Serializer):

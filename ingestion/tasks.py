@@ -5,6 +5,7 @@ turn any failure into a clear message on the job; the work itself lives in the s
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from catalog.models import Video
@@ -13,7 +14,7 @@ from catalog.services.clustering import recluster_people
 from ingestion.models import IngestJob
 from ingestion.pipeline.frames import VideoDecodeError
 from ingestion.pipeline.weights import MissingWeightsError
-from ingestion.services import intake, processing
+from ingestion.services import intake, jobs, processing
 from ingestion.sources import SourceError
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,13 @@ STAGE_SPANS = {
 
 
 class JobReporter:
-    """Writes stage and percent to the job (only when the percent moves) and to a listener."""
+    """Writes stage and percent to the job (only when the percent moves) and to a listener, and
+    stops the job, at most a second after a user asked, when they cancelled it."""
 
     def __init__(self, job: IngestJob, listener: StageCallback | None) -> None:
         self.job = job
         self.listener = listener
+        self._cancel_checked_at = 0.0
 
     def __call__(self, stage: str, fraction: float = 0.0) -> None:
         first, last = STAGE_SPANS.get(stage, (0, 100))
@@ -44,6 +47,9 @@ class JobReporter:
             self.job.report(stage, percent)
         if self.listener:
             self.listener(stage, percent)
+        if time.monotonic() - self._cancel_checked_at > 1.0:
+            self._cancel_checked_at = time.monotonic()
+            jobs.raise_if_cancelled(self.job)
 
     def stage_progress(self, stage: str) -> Callable[[float], None]:
         return lambda fraction: self(stage, fraction)
@@ -55,63 +61,91 @@ def describe_failure(error: Exception) -> str:
     return f"Unexpected error ({type(error).__name__}): {error}"
 
 
-def run_ingest_job(job_id: int, listener: StageCallback | None = None) -> dict:
-    job = IngestJob.objects.select_related("video").get(pk=job_id)
-    job.mark_running()
+def run_ingest_job(
+    job_id: int,
+    listener: StageCallback | None = None,
+    *,
+    attempt: int | None = None,
+    retry_later: bool = True,
+) -> dict:
+    """Ingest one upload or URL. `attempt` is the attempt the task was queued for (None: the
+    job's current one); `retry_later` lets a transient failure be tried again by a worker."""
+    job = jobs.claim(job_id, attempt)
+    if job is None:
+        return {"skipped": "the job was cancelled, finished or queued again meanwhile"}
     report = JobReporter(job, listener)
     video = job.video
     try:
-        if video is None and job.kind == IngestJob.Kind.UPLOAD:  # deleted while queued
-            raise SourceError("The uploaded video was deleted before it was processed.")
-        if video is None:
-            report(IngestJob.Stage.DOWNLOADING)
-            video, _ = intake.download_video(
-                job.source, report.stage_progress(IngestJob.Stage.DOWNLOADING)
-            )
-            job.video = video
-            job.save(update_fields=["video"])
-        if video.status == Video.Status.READY:
-            result = {
-                "video_id": video.id,
-                "deduplicated": True,
-                "faces": video.faces.count(),
-                "tracks": video.tracks.count(),
-                "people": video.faces.values("person").distinct().count(),
-            }
-            job.mark_done(result)
-            return result
-        processed = processing.process_stored_video(video, report)
-        found, grouping = processed.found, processed.grouping
-        result = {
-            "video_id": video.id,
-            "deduplicated": False,
-            "frames_sampled": found.frames_sampled,
-            "faces_detected": found.faces_detected,
-            "faces": len(processed.faces),
-            "tracks": len(found.tracks),
-            "people": grouping.people,
-            "new_people": grouping.new_people,
-        }
+        with jobs.heartbeat(job):
+            if video is None and job.kind == IngestJob.Kind.UPLOAD:  # deleted while queued
+                raise SourceError("The uploaded video was deleted before it was processed.")
+            if video is None:
+                report(IngestJob.Stage.DOWNLOADING)
+                video, _ = intake.download_video(
+                    job.source, report.stage_progress(IngestJob.Stage.DOWNLOADING)
+                )
+                job.video = video
+                job.save(update_fields=["video"])
+            result = _ingest_video(job, video, report)
         job.mark_done(result)
         return result
+    except jobs.JobCancelled:
+        job.mark_cancelled()
+        if video is not None:  # the video stays, unprocessed: the job can be retried
+            processing.mark_video(video, Video.Status.PENDING, "Its job was cancelled.")
+        return {"cancelled": True}
     except Exception as error:
         message = describe_failure(error)
         logger.exception("ingest job %s failed: %s", job_id, message)
+        if retry_later and jobs.schedule_retry(job, error, message):
+            if video is not None:
+                processing.mark_video(video, Video.Status.PENDING, job.error)
+            return {"retrying": message}
         job.mark_failed(message)
         if video is not None:
             processing.mark_video(video, Video.Status.FAILED, message)
         return {"error": message}
 
 
-def run_regroup_people_job(job_id: int, listener: StageCallback | None = None) -> dict:
-    job = IngestJob.objects.get(pk=job_id)
-    job.mark_running()
+def _ingest_video(job: IngestJob, video: Video, report: JobReporter) -> dict:
+    if video.status == Video.Status.READY:
+        return {
+            "video_id": video.id,
+            "deduplicated": True,
+            "faces": video.faces.count(),
+            "tracks": video.tracks.count(),
+            "people": video.faces.values("person").distinct().count(),
+        }
+    processed = processing.process_stored_video(video, report)
+    found, grouping = processed.found, processed.grouping
+    if processed.warnings:
+        job.warnings = processed.warnings
+        job.save(update_fields=["warnings"])
+    return {
+        "video_id": video.id,
+        "deduplicated": False,
+        "frames_sampled": found.frames_sampled,
+        "faces_detected": found.faces_detected,
+        "faces": len(processed.faces),
+        "tracks": len(found.tracks),
+        "people": grouping.people,
+        "new_people": grouping.new_people,
+    }
+
+
+def run_regroup_people_job(
+    job_id: int, listener: StageCallback | None = None, *, attempt: int | None = None
+) -> dict:
+    job = jobs.claim(job_id, attempt)
+    if job is None:
+        return {"skipped": "the job was cancelled, finished or queued again meanwhile"}
     report = JobReporter(job, listener)
     try:
-        report(IngestJob.Stage.CLUSTERING)
-        summary = recluster_people()
-        report(IngestJob.Stage.INDEXING)
-        index_sync.reindex_moved_faces(summary.moved_faces)
+        with jobs.heartbeat(job):
+            report(IngestJob.Stage.CLUSTERING)
+            summary = recluster_people()
+            report(IngestJob.Stage.INDEXING)
+            index_sync.reindex_moved_faces(summary.moved_faces)
         result = {
             "tracks": summary.tracks,
             "people": summary.people,
@@ -120,8 +154,18 @@ def run_regroup_people_job(job_id: int, listener: StageCallback | None = None) -
         }
         job.mark_done(result)
         return result
+    except jobs.JobCancelled:
+        job.mark_cancelled()
+        return {"cancelled": True}
     except Exception as error:
         message = describe_failure(error)
         logger.exception("regroup-people job %s failed", job_id)
+        if jobs.schedule_retry(job, error, message):
+            return {"retrying": message}
         job.mark_failed(message)
         return {"error": message}
+
+
+def requeue_stale_jobs() -> list[int]:
+    """Scheduled every minute (migration ingestion 0004): jobs whose worker died start again."""
+    return jobs.requeue_stale_jobs()

@@ -6,18 +6,31 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from catalog.models import Face, Track, Video
+from catalog.models import Face, Track, Video, video_crops_folder
 from ingestion.pipeline.video import VideoFaces
 
 
 def delete_video_faces(video: Video) -> list[int]:
-    """Remove a video's tracks and faces (and their crop files); returns the removed face ids."""
+    """Remove a video's tracks and faces and their crop files, with any crop an interrupted
+    earlier attempt wrote to the video's folder; returns the removed face ids."""
     faces = list(Face.objects.filter(video=video).only("id", "crop"))
     for face in faces:
         if face.crop:
             face.crop.delete(save=False)
+    _clear_crops_folder(video.id)
     Track.objects.filter(video=video).delete()  # cascades to the faces
     return [face.id for face in faces]
+
+
+def _clear_crops_folder(video_id: int) -> None:
+    storage = Face._meta.get_field("crop").storage
+    folder = video_crops_folder(video_id)
+    try:
+        _, files = storage.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        storage.delete(f"{folder}/{name}")
 
 
 @transaction.atomic
@@ -50,7 +63,7 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
                 embedding_model=model_name,
                 embedding_dim=int(found_face.embedding.shape[0]),
             )
-            name = f"v{video.pk}_t{track_result.index}_f{found_face.frame_index}.jpg"
+            name = f"t{track_result.index}_f{found_face.frame_index}.jpg"
             face.crop.save(name, ContentFile(found_face.crop_jpeg), save=False)
             faces.append(face)
     return Face.objects.bulk_create(faces)

@@ -39,12 +39,11 @@ def find_faces(video: Video, on_progress: ProgressCallback | None = None) -> Vid
 
 
 def save_faces(video: Video, found: VideoFaces) -> list[Face]:
+    """Replace the video's faces; every index point of the video goes too (those of an earlier
+    attempt's faces, even one that crashed), and indexing writes the new ones."""
     engine = get_face_engine()
-    old_face_ids = list(Face.objects.filter(video=video).values_list("id", flat=True))
     faces = save_video_faces(video, found, engine.config.recognition_model)
-    index_sync.remove_faces(
-        old_face_ids, engine.config.recognition_model, engine.embedding_dimension
-    )
+    index_sync.remove_video(video.id, engine.config.recognition_model, engine.embedding_dimension)
     return faces
 
 
@@ -81,6 +80,23 @@ class ProcessedVideo:
     found: VideoFaces
     faces: list[Face]
     grouping: ClusteringSummary
+    warnings: list[str]
+
+
+def read_to_the_end(found: VideoFaces, sample_fps: float) -> list[str]:
+    """A warning when the frames stop well before the duration the file announces: a file cut
+    short (a broken upload or download) is processed up to where it breaks, and says so."""
+    duration_s = found.info.duration_s
+    if not duration_s or not found.sample_times_s:
+        return []
+    reached_s = found.sample_times_s[-1]
+    if duration_s - reached_s <= max(2.0 / sample_fps, 2.0):
+        return []
+    return [
+        f"The video ends early: frames could be read up to {reached_s:.1f} s of the "
+        f"{duration_s:.1f} s it announces (the file is probably cut short); the faces up to "
+        "there are kept."
+    ]
 
 
 def process_stored_video(
@@ -96,4 +112,5 @@ def process_stored_video(
     report(IngestJob.Stage.INDEXING, 0.0)
     index_video_faces(video, grouping)
     mark_video(video, Video.Status.READY)
-    return ProcessedVideo(found, faces, grouping)
+    warnings = read_to_the_end(found, get_face_engine().config.sample_fps)
+    return ProcessedVideo(found, faces, grouping, warnings)

@@ -23,6 +23,10 @@ class FileTooLarge(SourceError):
         )
 
 
+class TransientSourceError(SourceError):
+    """A download that failed for now (a timeout, a busy server): worth trying again later."""
+
+
 class UrlRefused(SourceError):
     """A link the server will not fetch: not http(s), credentials in it, or an address inside
     the server's own networks."""

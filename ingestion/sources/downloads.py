@@ -17,7 +17,7 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import GeoRestrictedError, UnsupportedError, YoutubeDLError
 
 from ingestion.pipeline.progress import ProgressCallback
-from ingestion.sources import FileTooLarge, SourceError, size_text
+from ingestion.sources import FileTooLarge, SourceError, TransientSourceError, size_text
 from ingestion.sources.addresses import NonPublicAddress, public_addresses_only
 from ingestion.sources.content import NOT_A_VIDEO, sniff_video_container
 from ingestion.sources.url_policy import check_url_allowed
@@ -151,7 +151,8 @@ def _run_yt_dlp(
     except _TooLarge:
         raise _too_large(max_bytes) from None
     except YoutubeDLError as error:
-        raise SourceError(_explain_download_error(url, error)) from error
+        kind = TransientSourceError if _is_transient(error) else SourceError
+        raise kind(_explain_download_error(url, error)) from error
 
 
 def _media_urls(info: dict[str, Any]) -> list[str]:
@@ -180,6 +181,18 @@ def _too_large(max_bytes: int) -> FileTooLarge:
         f"The video is larger than the {size_text(max_bytes)} allowed; choose a shorter "
         "video or ask an administrator to raise the limit (MAX_DOWNLOAD_MB)."
     )
+
+
+def _is_transient(error: YoutubeDLError) -> bool:
+    """A failure that may pass by itself: the server busy or limiting (429, 5xx), or the
+    connection timed out or was cut. A refused address or a missing page is not."""
+    causes = list(_causes(error))
+    http_error = next((c for c in causes if isinstance(c, HTTPError)), None)
+    if http_error is not None:
+        return http_error.status == 429 or http_error.status >= 500
+    if any(isinstance(c, NonPublicAddress) for c in causes):
+        return False
+    return any(isinstance(c, TransportError) for c in causes)
 
 
 def _explain_download_error(url: str, error: YoutubeDLError) -> str:

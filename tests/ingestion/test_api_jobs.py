@@ -31,7 +31,7 @@ def test_uploading_a_video_queues_a_job(api_client):
     assert job.video_id == body["video_id"] and job.task_id
     status = api_client.get(f"/api/job_status/{job.id}").json()
     assert status == {"id": job.id, "status": "queued", "stage": "queued", "progress": 0,
-                      "error": "", "video_id": job.video_id}  # fmt: skip
+                      "error": "", "warnings": [], "video_id": job.video_id}  # fmt: skip
 
 
 def test_deleting_a_queued_upload_ends_its_job_with_a_clear_error(api_client):
