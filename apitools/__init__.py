@@ -63,6 +63,7 @@ def errors(*status_codes: int) -> dict:
         status.HTTP_409_CONFLICT: "Not now: the object is busy (a job is processing it).",
         status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "The file is larger than allowed.",
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body is not of a supported type.",
+        status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests: wait as Retry-After says.",
     }
     codes = {status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN, *status_codes}
     return {c: OpenApiResponse(ErrorSerializer, description=described[c]) for c in sorted(codes)}

@@ -208,6 +208,7 @@ class CurationActionViewSet(
         request=None,
         responses={200: CurationActionSerializer, **errors(409)},
         summary="Undo the latest decision",
+        operation_id="curation_undo_latest",
     )
     @action(detail=False, methods=["post"], url_path="undo")
     def undo_latest(self, request):

@@ -85,7 +85,8 @@ DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite cannot create its folder
 # default, so that storing them is a move, not a copy.
 TMP_DIR = Path(env_str("FAAAAACES_TMP_DIR", str(DATA_DIR / "tmp"))).resolve()
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-change-me-in-production"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [h for h in env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 # Behind a proxy that terminates TLS (web replicas behind a load balancer): the public origins
@@ -93,6 +94,17 @@ ALLOWED_HOSTS = [h for h in env_str("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Production (FAAAAACES_PRODUCTION=1): HTTPS only, secure cookies, HSTS ----------------------
+# `manage.py check --deploy` is clean with it on (and a real DJANGO_SECRET_KEY); the checks of
+# ingestion/checks.py refuse the development key and DEBUG there.
+PRODUCTION = env_bool("FAAAAACES_PRODUCTION", False)
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -107,6 +119,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
     "ingestion",
     "catalog",
     "search",
@@ -121,7 +134,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Logins (pages, admin, API token) are limited by django-axes: after LOGIN_FAILURE_LIMIT failed
+# attempts for one user name from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_float("LOGIN_LOCKOUT_MINUTES", 15.0) / 60.0  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "faaaaaces.api_tokens.locked_out"
 
 ROOT_URLCONF = "faaaaaces.urls"
 
@@ -298,6 +325,10 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     Q_CLUSTER.pop("orm")
     Q_CLUSTER["redis"] = REDIS_URL
+    # Rate limits are counted in the cache: one Redis for every web replica, not one per process.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -309,6 +340,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "faaaaaces.api.ErrorDocumentingAutoSchema",
+    # Search by photo runs the face models: limited per user (SEARCH_RATE_LIMIT, e.g. 300/minute).
+    "DEFAULT_THROTTLE_RATES": {"search": env_str("SEARCH_RATE_LIMIT", "300/minute")},
     "EXCEPTION_HANDLER": "faaaaaces.api.error_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -320,6 +353,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models have a "status": each its own enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "VideoStatusEnum": "catalog.models.Video.Status",
+        "JobStatusEnum": "ingestion.models.IngestJob.Status",
+    },
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 

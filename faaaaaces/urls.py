@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from apitools import IdConverter
 from catalog import api as catalog_api
 from catalog import api_people
+from faaaaaces.api_tokens import TokenView
 from faaaaaces.views import home
 from ingestion import api as ingestion_api
 from search import api as search_api
@@ -33,6 +34,7 @@ api_urls = [
     path("video_info/<id:video_id>", catalog_api.video_info, name="video-info"),
     path("job_status/<id:job_id>", ingestion_api.job_status, name="job-status"),
     path("search/", search_api.search, name="search"),
+    path("token/", TokenView.as_view(), name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include(router.urls)),

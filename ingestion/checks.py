@@ -77,3 +77,27 @@ def check_servers(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@checks.register(deploy=True)
+def check_production(app_configs, **kwargs):
+    """With FAAAAACES_PRODUCTION on, what must never reach users."""
+    if not settings.PRODUCTION:
+        return []
+    problems = []
+    if settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+        problems.append(
+            checks.Error(
+                "DJANGO_SECRET_KEY is the development key: sessions and tokens could be forged.",
+                hint="Set DJANGO_SECRET_KEY to a long random string (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(50))').",
+                id="faaaaaces.E007",
+            )
+        )
+    if settings.DEBUG:
+        problems.append(
+            checks.Error(
+                "DJANGO_DEBUG is on: error pages would show settings.", id="faaaaaces.E008"
+            )
+        )
+    return problems
