@@ -16,14 +16,23 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
-from catalog.grouping import cosine_distances, group_vectors
+from catalog.grouping import TrackSet, place_tracks, track_template
 from catalog.models import Face, Person, Track, Video
-from ingestion.pipeline.thresholds import grouping_distance
+from ingestion.pipeline.thresholds import verification_distance
+
+# People are grouped by k-nearest-track linkage (catalog/grouping.py), an average of several
+# distances between track templates, each itself the mean of a track's faces: less noisy than
+# the one pair of photos DeepFace's verification threshold is set for, so the threshold sits
+# just under it. On ../shared/data that is the middle of the range where no two people merge
+# and the fewest are split (benchmarks/README.md, "Grouping methods").
+PEOPLE_MARGIN = 0.98
 
 
 def grouping_threshold(model_name: str) -> float:
     configured = settings.CLUSTERING_DISTANCE_THRESHOLD
-    return configured if configured is not None else grouping_distance(model_name)
+    if configured is not None:
+        return configured
+    return round(verification_distance(model_name) * PEOPLE_MARGIN, 4)
 
 
 def on_screen_together(video_a: int, frames_a: frozenset[int], video_b: int,
@@ -34,7 +43,7 @@ def on_screen_together(video_a: int, frames_a: frozenset[int], video_b: int,
 
 @dataclass
 class CatalogTracks:
-    """One row per track: its average face vector, video, frames and current person."""
+    """One row per track: its template vector, video, frames and current person."""
 
     track_ids: list[int] = field(default_factory=list)
     video_ids: list[int] = field(default_factory=list)
@@ -43,22 +52,18 @@ class CatalogTracks:
     face_ids: list[list[int]] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
+    @property
+    def track_set(self) -> TrackSet:
+        return TrackSet(self.vectors, self.video_ids, self.frames)
+
     def conflict(self, a: int, b: int) -> bool:
         return on_screen_together(
             self.video_ids[a], self.frames[a], self.video_ids[b], self.frames[b]
         )
 
     def cannot_link_pairs(self, rows: list[int]) -> list[tuple[int, int]]:
-        by_video: dict[int, list[int]] = defaultdict(list)
-        for position, row in enumerate(rows):
-            by_video[self.video_ids[row]].append(position)
-        return [
-            (p, q)
-            for positions in by_video.values()
-            for i, p in enumerate(positions)
-            for q in positions[i + 1 :]
-            if self.conflict(rows[p], rows[q])
-        ]
+        conflicts = self.track_set.conflicts(rows)
+        return [(int(p), int(q)) for p, q in zip(*np.nonzero(np.triu(conflicts)), strict=True)]
 
 
 def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
@@ -66,13 +71,15 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
     faces = (
         Face.objects.filter(track__in=tracks, embedding_model=model_name)
         .order_by("track_id", "id")
-        .values_list("id", "track_id", "person_id", "embedding")
+        .values_list("id", "track_id", "person_id", "quality", "embedding")
     )
     vectors_by_track: dict[int, list[np.ndarray]] = defaultdict(list)
+    qualities_by_track: dict[int, list[float]] = defaultdict(list)
     persons_by_track: dict[int, Counter] = defaultdict(Counter)
     faces_by_track: dict[int, list[int]] = defaultdict(list)
-    for face_id, track_id, person_id, embedding in faces:
+    for face_id, track_id, person_id, quality, embedding in faces:
         vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
+        qualities_by_track[track_id].append(quality)
         persons_by_track[track_id][person_id] += 1
         faces_by_track[track_id].append(face_id)
     result = CatalogTracks()
@@ -81,8 +88,7 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
         "id", "video_id", "detections"
     )
     for track_id, video_id, detections in meta.order_by("id"):
-        mean = np.mean(vectors_by_track[track_id], axis=0)
-        rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+        rows.append(track_template(vectors_by_track[track_id], qualities_by_track[track_id]))
         result.track_ids.append(track_id)
         result.video_ids.append(video_id)
         result.frames.append(Track.frames_in(detections))
@@ -94,64 +100,44 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
 
 
 def _place_groups(
-    tracks: CatalogTracks, free_rows: list[int], joinable: set[int], reuse_ids: bool
+    tracks: CatalogTracks,
+    free_rows: list[int],
+    joinable: set[int],
+    curated: set[int],
+    reuse_ids: bool,
 ) -> list[tuple[list[int], int | None]]:
-    """Group the free tracks; say for each group which person it joins (None: a new person).
-
-    A group joins the joinable person at the smallest average distance under the threshold,
-    unless one of its tracks shares a frame with one of that person's tracks. With reuse_ids,
-    a group that joins nobody keeps the id of the non-joinable person most of its tracks had,
-    so people's ids (and links to them) survive a re-cluster.
+    """Group the free tracks with the joinable people; say which person each changed group is
+    (None: a new person). See catalog.grouping.place_tracks: a joinable person may gain tracks,
+    and an uncurated one may merge with another person it is now close to; curated people never
+    merge with each other. With reuse_ids, a group that joins nobody keeps the id of the
+    non-joinable person most of its tracks had, so people's ids (and links to them) survive a
+    re-cluster.
     """
-    threshold = grouping_threshold(settings.FACE_RECOGNITION_MODEL)
-    labels = group_vectors(
-        tracks.vectors[free_rows],
-        tracks.cannot_link_pairs(free_rows),
-        algorithm=settings.CLUSTERING_ALGORITHM,
-        distance_threshold=threshold,
-        min_samples=settings.CLUSTERING_MIN_SAMPLES,
-    )
-    grouped: dict[int, list[int]] = defaultdict(list)
-    for row, label in zip(free_rows, labels, strict=True):
-        grouped[int(label)].append(row)
-    groups = sorted(grouped.values(), key=len, reverse=True)
-
     free = set(free_rows)
-    members: dict[int, list[int]] = defaultdict(list)  # joinable person id -> their rows
+    people: dict[int, list[int]] = defaultdict(list)
     for row, person_id in enumerate(tracks.person_ids):
         if person_id in joinable and row not in free:
-            members[person_id].append(row)
-    candidates = []
-    for number, rows in enumerate(groups):
-        distances = cosine_distances(tracks.vectors[rows], tracks.vectors)
-        for person_id, person_rows in members.items():
-            distance = float(distances[:, person_rows].mean())
-            if distance < threshold:
-                candidates.append((distance, number, person_id))
-
-    placement: dict[int, int | None] = {}
-    for _, number, person_id in sorted(candidates):
-        if number in placement:
-            continue
-        rows = groups[number]
-        if any(tracks.conflict(a, b) for a in rows for b in members[person_id]):
-            continue
-        placement[number] = person_id
-        members[person_id].extend(rows)
-
-    claimed = set(placement.values())
-    for number, rows in enumerate(groups):
-        if number in placement:
-            continue
-        placement[number] = None
-        if reuse_ids:
+            people[person_id].append(row)
+    groups = place_tracks(
+        tracks.track_set,
+        free_rows,
+        people,
+        method=settings.CLUSTERING_ALGORITHM,
+        threshold=grouping_threshold(settings.FACE_RECOGNITION_MODEL),
+        curated=curated,
+    )
+    claimed = {person_id for _, person_id in groups if person_id is not None}
+    placed = []
+    for rows, person_id in groups:
+        if person_id is None and reuse_ids:
             previous = Counter(tracks.person_ids[r] for r in rows)
-            for person_id, _ in previous.most_common():
-                if person_id is not None and person_id not in claimed | joinable:
-                    placement[number] = person_id
-                    claimed.add(person_id)
+            for candidate, _ in previous.most_common():
+                if candidate is not None and candidate not in claimed | joinable:
+                    person_id = candidate
+                    claimed.add(candidate)
                     break
-    return [(rows, placement[number]) for number, rows in enumerate(groups)]
+        placed.append((rows, person_id))
+    return placed
 
 
 def _apply_placement(
@@ -199,6 +185,11 @@ class ClusteringSummary:
     moved_faces: dict[int, list[int]]
 
 
+def _curated_people() -> set[int]:
+    named_or_locked = Q(named_by_curator=True) | Q(locked=True)
+    return set(Person.objects.filter(named_or_locked).values_list("id", flat=True))
+
+
 @transaction.atomic
 def assign_people_to_video(video: Video) -> ClusteringSummary:
     """Give every track of a freshly processed video a person, new or existing."""
@@ -207,10 +198,11 @@ def assign_people_to_video(video: Video) -> ClusteringSummary:
     free_rows = [row for row, video_id in enumerate(tracks.video_ids) if video_id == video.id]
     if not free_rows:
         return ClusteringSummary(0, 0, 0, {})
-    existing = {p for p in tracks.person_ids if p is not None}
     for row in free_rows:
         tracks.person_ids[row] = None  # a re-run regroups the video from scratch
-    groups = _place_groups(tracks, free_rows, joinable=existing, reuse_ids=False)
+    existing = {p for p in tracks.person_ids if p is not None}
+    curated = _curated_people()
+    groups = _place_groups(tracks, free_rows, existing, curated & existing, reuse_ids=False)
     moved, created = _apply_placement(tracks, groups)
     refresh_cover_faces(moved)
     _delete_empty_uncurated_people()
@@ -223,13 +215,9 @@ def recluster_people() -> ClusteringSummary:
     """Regroup the whole catalog; curated people keep every face and may only gain faces."""
     model_name = settings.FACE_RECOGNITION_MODEL
     tracks = load_catalog_tracks(model_name)
-    curated = set(
-        Person.objects.filter(Q(named_by_curator=True) | Q(locked=True)).values_list(
-            "id", flat=True
-        )
-    )
+    curated = _curated_people()
     free_rows = [row for row, person_id in enumerate(tracks.person_ids) if person_id not in curated]
-    groups = _place_groups(tracks, free_rows, joinable=curated, reuse_ids=True) if free_rows else []
+    groups = _place_groups(tracks, free_rows, curated, curated, reuse_ids=True) if free_rows else []
     moved, created = _apply_placement(tracks, groups)
     _delete_empty_uncurated_people()
     refresh_cover_faces(set(tracks.person_ids) - {None})
