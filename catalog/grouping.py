@@ -144,10 +144,10 @@ class TrackSet:
         vectors = np.asarray(templates, dtype=np.float32).reshape(len(templates), -1)
         return cls(vectors, list(videos), list(frames))
 
-    def conflicts(self, rows: Sequence[int]) -> np.ndarray:
-        """Pairs of `rows` seen in one frame of one video: certainly two people."""
-        count = len(rows)
-        conflicts = np.zeros((count, count), dtype=bool)
+    def conflicts(self, rows: Sequence[int]) -> list[set[int]]:
+        """For each of `rows` (by position), the positions of the rows seen in one frame of one
+        video with it: certainly other people. Sparse: conflicts only arise within a video."""
+        conflicting: list[set[int]] = [set() for _ in rows]
         by_video: dict[Hashable, list[int]] = {}
         for position, row in enumerate(rows):
             by_video.setdefault(self.videos[row], []).append(position)
@@ -155,8 +155,9 @@ class TrackSet:
             for i, p in enumerate(positions):
                 for q in positions[i + 1 :]:
                     if not self.frames[rows[p]].isdisjoint(self.frames[rows[q]]):
-                        conflicts[p, q] = conflicts[q, p] = True
-        return conflicts
+                        conflicting[p].add(q)
+                        conflicting[q].add(p)
+        return conflicting
 
 
 def track_template(vectors: np.ndarray, qualities: Sequence[float]) -> np.ndarray:
@@ -188,8 +189,8 @@ def linkage(distances: np.ndarray, method: str) -> float:
 
 
 def merge_groups(
-    distances: np.ndarray,
-    conflicts: np.ndarray,
+    vectors: np.ndarray,
+    conflicting: list[set[int]],
     groups: list[list[int]],
     method: str,
     threshold: float,
@@ -197,44 +198,55 @@ def merge_groups(
     curated: Sequence[bool] | None = None,
 ) -> list[list[int]]:
     """Agglomerative grouping: merge the closest two groups under `threshold` with no conflict
-    between them, until none is left. `distances` and `conflicts` are between items; `groups`
-    lists the items of each starting group. Two `settled` groups (people as they were, not yet
+    between them, until none is left. `vectors` and `conflicting` are per item; `groups` lists
+    the items of each starting group. Two `settled` groups (people as they were, not yet
     joined by anything new) are not compared: they were apart before and nothing changed; two
-    `curated` groups never merge. Returns the groups, largest first."""
+    `curated` groups never merge. Returns the groups, largest first.
+
+    Distances are computed from a group's items to all items only when the group is new or has
+    changed (never all pairs of a catalog), and since every linkage is at least the closest
+    pair's distance, only groups with a pair under the threshold are measured exactly.
+    """
     groups = [list(g) for g in groups]
     count = len(groups)
-    settled = list(settled) if settled is not None else [False] * count
-    curated = list(curated) if curated is not None else [False] * count
+    settled = np.asarray(settled if settled is not None else [False] * count, dtype=bool)
+    curated = np.asarray(curated if curated is not None else [False] * count, dtype=bool)
+    owner = np.empty(len(vectors), dtype=int)
+    for number, group in enumerate(groups):
+        owner[group] = number
+    blocked = [set().union(*(conflicting[i] for i in group)) for group in groups]
     between = np.full((count, count), np.inf)
+    alive = np.ones(count, dtype=bool)
 
-    def measure(a: int, b: int) -> None:
-        allowed = not (settled[a] and settled[b]) and not (curated[a] and curated[b])
-        if allowed and not conflicts[np.ix_(groups[a], groups[b])].any():
-            value = linkage(distances[np.ix_(groups[a], groups[b])], method)
-        else:
-            value = np.inf
-        between[a, b] = between[b, a] = value
+    def measure_row(a: int) -> None:
+        """Linkage from group a to every other live group it may merge with."""
+        between[a, :] = between[:, a] = np.inf
+        distances = cosine_distances(vectors[groups[a]], vectors)
+        closest = np.full(count, np.inf)
+        np.minimum.at(closest, owner, distances.min(axis=0))
+        near = alive & (closest < threshold)
+        near[a] = False
+        near &= ~(settled[a] & settled) & ~(curated[a] & curated)
+        for b in np.flatnonzero(near):
+            if blocked[a].isdisjoint(groups[b]):
+                between[a, b] = between[b, a] = linkage(distances[:, groups[b]], method)
 
     for a in range(count):
-        for b in range(a + 1, count):
-            if not (settled[a] and settled[b]):
-                measure(a, b)
-    alive = list(range(count))
-    while len(alive) > 1:
-        sub = between[np.ix_(alive, alive)]
-        i, j = divmod(int(np.argmin(sub)), len(alive))
-        if not sub[i, j] < threshold:
+        if not settled[a]:  # pairs of settled groups are never measured
+            measure_row(a)
+    while alive.sum() > 1:
+        a, b = sorted(divmod(int(np.argmin(between)), count))
+        if not between[a, b] < threshold:
             break
-        a, b = alive[i], alive[j]
         groups[a] += groups[b]
         groups[b] = []
-        settled[a] = settled[a] and settled[b]
-        curated[a] = curated[a] or curated[b]
-        alive.remove(b)
+        owner[groups[a]] = a
+        blocked[a] |= blocked[b]
+        settled[a] &= settled[b]
+        curated[a] |= curated[b]
+        alive[b] = False
         between[b, :] = between[:, b] = np.inf
-        for c in alive:
-            if c != a:
-                measure(a, c)
+        measure_row(a)
     return sorted((g for g in groups if g), key=lambda g: (-len(g), g[0]))
 
 
@@ -243,47 +255,14 @@ def group_tracks(tracks: TrackSet, rows: Sequence[int], method: str, threshold: 
     rows = list(rows)
     if not rows:
         return []
-    vectors = tracks.vectors[rows]
-    distances = cosine_distances(vectors, vectors)
     grouped = merge_groups(
-        distances, tracks.conflicts(rows), [[i] for i in range(len(rows))], method, threshold
+        tracks.vectors[rows],
+        tracks.conflicts(rows),
+        [[i] for i in range(len(rows))],
+        method,
+        threshold,
     )
     return [[rows[i] for i in group] for group in grouped]
-
-
-def join_people(
-    tracks: TrackSet,
-    groups: list[list[int]],
-    people: dict[Hashable, list[int]],
-    method: str,
-    threshold: float,
-) -> dict[int, Hashable]:
-    """Which person (by key) each new group joins: the closest under the threshold by the same
-    linkage, one group at a time from the closest pair, never a person it shares a frame with.
-    `people` lists each existing person's rows and gains the rows of the groups that join."""
-    candidates = []
-    for number, rows in enumerate(groups):
-        for key, person_rows in people.items():
-            if not person_rows:
-                continue
-            distances = cosine_distances(tracks.vectors[rows], tracks.vectors[person_rows])
-            distance = linkage(distances, method)
-            if distance < threshold:
-                candidates.append((distance, number, key))
-    placement: dict[int, Hashable] = {}
-    for _, number, key in sorted(candidates, key=lambda c: (c[0], c[1], str(c[2]))):
-        if number in placement:
-            continue
-        rows, person_rows = groups[number], people[key]
-        if tracks.conflicts(rows + person_rows)[: len(rows), len(rows) :].any():
-            continue
-        # Rows joined since the candidates were measured move the person: measure again.
-        distances = cosine_distances(tracks.vectors[rows], tracks.vectors[person_rows])
-        if linkage(distances, method) >= threshold:
-            continue
-        placement[number] = key
-        person_rows.extend(rows)
-    return placement
 
 
 def group_catalog(tracks: TrackSet, method: str, threshold: float) -> np.ndarray:
@@ -319,11 +298,10 @@ def place_tracks(
     starting = [list(people[key]) for key in keys] + [[row] for row in new_rows]
     rows = [row for group in starting for row in group]
     position = {row: i for i, row in enumerate(rows)}
-    distances = cosine_distances(tracks.vectors[rows], tracks.vectors[rows])
     existing = len(keys)
     owner = {position[row]: number for number, group in enumerate(starting) for row in group}
     merged = merge_groups(
-        distances,
+        tracks.vectors[rows],
         tracks.conflicts(rows),
         [[position[row] for row in group] for group in starting],
         method,

@@ -62,8 +62,8 @@ class CatalogTracks:
         )
 
     def cannot_link_pairs(self, rows: list[int]) -> list[tuple[int, int]]:
-        conflicts = self.track_set.conflicts(rows)
-        return [(int(p), int(q)) for p, q in zip(*np.nonzero(np.triu(conflicts)), strict=True)]
+        conflicting = self.track_set.conflicts(rows)
+        return [(p, q) for p, others in enumerate(conflicting) for q in sorted(others) if p < q]
 
 
 def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:

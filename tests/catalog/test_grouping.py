@@ -51,7 +51,12 @@ def _tracks(vectors, videos=None, frames=None) -> TrackSet:
 
 def _chain(count: int, step: float):
     """Unit vectors each `step` radians from the last: neighbours close, ends far apart."""
-    angles = np.arange(count) * step
+    return _at_angles(np.arange(count) * step)
+
+
+def _at_angles(angles):
+    angles = np.asarray(angles, dtype=float)
+    count = len(angles)
     return np.stack([np.cos(angles), np.sin(angles), np.zeros(count)], axis=1)
 
 
@@ -72,17 +77,17 @@ def test_no_method_groups_tracks_seen_in_one_frame():
 
 
 def test_a_person_who_gains_a_track_can_merge_with_another_person_it_now_matches():
-    # a and b are 0.30 apart; the new track sits between them, 0.08 from each: it joins a, and
-    # a (now two tracks, 0.19 from b on average) and b become one person
-    tracks = _tracks(_chain(3, 0.4))
-    placed = place_tracks(tracks, [1], {"a": [0], "b": [2]}, method="average", threshold=0.2)
+    # a and b are 0.30 apart; the new track sits between them, 0.06 from a and 0.10 from b: it
+    # joins a, and a (now two tracks, 0.20 from b on average) and b become one person
+    tracks = _tracks(_at_angles([0.0, 0.35, 0.8]))
+    placed = place_tracks(tracks, [1], {"a": [0], "b": [2]}, method="average", threshold=0.22)
     assert [(sorted(rows), key) for rows, key in placed] == [([0, 1, 2], "a")]
 
 
 def test_two_curated_people_never_merge_whatever_joins_them():
-    tracks = _tracks(_chain(3, 0.4))
+    tracks = _tracks(_at_angles([0.0, 0.35, 0.8]))
     placed = place_tracks(
-        tracks, [1], {"a": [0], "b": [2]}, method="average", threshold=0.2, curated={"a", "b"}
+        tracks, [1], {"a": [0], "b": [2]}, method="average", threshold=0.22, curated={"a", "b"}
     )
     assert [(sorted(rows), key) for rows, key in placed] == [([0, 1], "a")]
 
