@@ -49,6 +49,6 @@ def test_shared_videos_and_their_harder_copies_in_one_catalog_keep_people_apart(
     assert len(pairs) >= 250
     assert pairwise_scores(pairs).precision >= 0.995  # no two people merged
     # The issue asks 0.97 on degraded copies; this mix (half of it dark or 250 kbit/s copies)
-    # measured 0.969 and 0.976 in two runs of the same code (pairwise precision 1.0 both): blur
-    # and low bitrate split actors into more people, never merge two.
+    # measured 0.969 and 0.976 in two runs of the same code (pairwise precision 1.0 both): dim
+    # and low-bitrate copies split actors into more people, never merge two.
     assert bcubed_scores(pairs).f >= 0.96, bcubed_scores(pairs)
