@@ -132,7 +132,9 @@ class FaceTrack:
 
     def set_embeddings(self, vectors: dict[int, np.ndarray]) -> None:
         """The kept faces' embeddings, by frame index. The track has ended: its images shrink to
-        what is saved (a JPEG crop), so a long video's ended tracks hold kilobytes, not frames."""
+        what is saved (a JPEG crop), so a long video's ended tracks hold kilobytes, not frames;
+        every embedded face it held for the split check is let go."""
+        self.embedded = []
         self._best = [
             (quality, order, replace(
                 face,
