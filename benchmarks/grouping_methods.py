@@ -35,6 +35,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from catalog import grouping  # noqa: E402
 from catalog.grouping import (  # noqa: E402
     METHODS,
     TrackSet,
@@ -162,6 +163,12 @@ def main() -> None:
     PLAIN_MEAN = True
     result["plain_mean_templates"] = compare(tracks, methods=("knn",), factors=(0.9, 1.0, 1.1))
     PLAIN_MEAN = False
+    for margin in (0.03, 0.05):
+        grouping.ACROSS_VIDEOS_MARGIN = margin
+        result[f"across_videos_margin_{margin}"] = compare(
+            tracks, methods=("knn",), factors=(1.0, 1.1, 1.2)
+        )
+    grouping.ACROSS_VIDEOS_MARGIN = 0.0
     args.output.write_text(json.dumps(result, indent=1))
     print_tables(result)
 
@@ -215,6 +222,9 @@ def print_tables(result: dict) -> None:
     print("|---|---|---|---|---|---|---|---|---|")
     plain = [r | {"method": f"{r['method']}, plain-mean templates"}
              for r in result["plain_mean_templates"]]  # fmt: skip
+    for margin in (0.03, 0.05):
+        plain += [r | {"method": f"{r['method']}, +{margin} across videos"}
+                  for r in result[f"across_videos_margin_{margin}"]]  # fmt: skip
     for row in result["methods"] + plain:
         cells = [f"{row['method']}", f"{row['threshold']} ({row['factor']}x)"]
         for half in ("tuning", "held_out"):

@@ -122,6 +122,10 @@ ALGORITHMS = METHODS  # what settings.CLUSTERING_ALGORITHM may name
 K_NEAREST = 3
 # Faces of a track below this share of its best face's quality are left out of its template.
 TEMPLATE_MIN_QUALITY_SHARE = 0.5
+# Added to the distance between tracks of different videos ("stricter across videos than
+# within one"). Off: 0.03-0.05 moved where merges start but split more below the threshold and
+# made the order matter more on the degraded copies (benchmarks/README.md, "Grouping methods").
+ACROSS_VIDEOS_MARGIN = 0.0
 
 
 @dataclass
@@ -196,6 +200,7 @@ def merge_groups(
     threshold: float,
     settled: Sequence[bool] | None = None,
     curated: Sequence[bool] | None = None,
+    videos: Sequence[Hashable] | None = None,
 ) -> list[list[int]]:
     """Agglomerative grouping: merge the closest two groups under `threshold` with no conflict
     between them, until none is left. `vectors` and `conflicting` are per item; `groups` lists
@@ -217,11 +222,17 @@ def merge_groups(
     blocked = [set().union(*(conflicting[i] for i in group)) for group in groups]
     between = np.full((count, count), np.inf)
     alive = np.ones(count, dtype=bool)
+    across = None
+    if videos is not None and ACROSS_VIDEOS_MARGIN:
+        numbers = {video: n for n, video in enumerate(dict.fromkeys(videos))}
+        across = np.asarray([numbers[video] for video in videos])
 
     def measure_row(a: int) -> None:
         """Linkage from group a to every other live group it may merge with."""
         between[a, :] = between[:, a] = np.inf
         distances = cosine_distances(vectors[groups[a]], vectors)
+        if across is not None:
+            distances += ACROSS_VIDEOS_MARGIN * (across[groups[a]][:, None] != across[None, :])
         closest = np.full(count, np.inf)
         np.minimum.at(closest, owner, distances.min(axis=0))
         near = alive & (closest < threshold)
@@ -261,6 +272,7 @@ def group_tracks(tracks: TrackSet, rows: Sequence[int], method: str, threshold: 
         [[i] for i in range(len(rows))],
         method,
         threshold,
+        videos=[tracks.videos[row] for row in rows],
     )
     return [[rows[i] for i in group] for group in grouped]
 
@@ -308,6 +320,7 @@ def place_tracks(
         threshold,
         settled=[number < existing for number in range(len(starting))],
         curated=[number < existing and keys[number] in curated for number in range(len(starting))],
+        videos=[tracks.videos[row] for row in rows],
     )
     changed = []
     for group in merged:
