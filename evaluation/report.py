@@ -151,9 +151,7 @@ def _precision_recall_curve(result: dict, path: Path) -> str:
     sweep = result["threshold_sweep"]
     figure, axis = plt.subplots(figsize=(6, 5))
     for algorithm in sorted({row["algorithm"] for row in sweep["rows"]}):
-        rows = [r for r in sweep["rows"] if r["algorithm"] == algorithm and r["cannot_link"]]
-        if len(rows) < 2:
-            continue  # HDBSCAN chooses its own threshold: no curve
+        rows = [r for r in sweep["rows"] if r["algorithm"] == algorithm]
         axis.plot(
             [r["pairwise_recall"] for r in rows],
             [r["pairwise_precision"] for r in rows],
