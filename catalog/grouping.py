@@ -1,7 +1,9 @@
 """Grouping face-track vectors into people, under "cannot be the same person" constraints.
 
-Plain numeric code (no models): the clustering service feeds it one L2-normalised vector per
-track and the pairs of tracks seen in the same frame, and maps the groups back to people.
+Plain numeric code (no models): the clustering service feeds it a TrackSet (one L2-normalised
+template per track, with its video and frames) and the people so far, and maps the groups back
+to people (place_tracks, group_catalog). group_vectors, the scikit-learn algorithms over a bare
+matrix the service used before, stays for the older benchmarks.
 """
 
 from __future__ import annotations

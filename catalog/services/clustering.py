@@ -1,9 +1,10 @@
 """Grouping faces into people, for one new video (incremental) or the whole catalog (re-cluster).
 
 The unit is the track: all faces of a track are one person, and two tracks seen in the same frame
-are never one person. A new video's tracks are grouped among themselves, then each group joins
-the closest existing person when close enough. Re-clustering regroups everything except people a
-curator named or locked: those keep every face they have and may only gain faces.
+are never one person. A new video's tracks and the existing people are grouped in one
+agglomeration (catalog.grouping.place_tracks), so the people do not depend on the order videos
+came in. Re-clustering regroups everything except people a curator named or locked: those keep
+every face they have and may only gain faces.
 """
 
 from __future__ import annotations
