@@ -1,17 +1,22 @@
 """Grouping face-track vectors into people, under "cannot be the same person" constraints.
 
-Plain numeric code (no models): the clustering service feeds it one L2-normalised vector per
-track and the pairs of tracks seen in the same frame, and maps the groups back to people.
+Plain numeric code (no models): the clustering service feeds it a TrackSet (one L2-normalised
+template per track, with its video and frames) and the people so far, and maps the groups back
+to people (place_tracks, group_catalog). group_vectors, the scikit-learn algorithms over a bare
+matrix the service used before, stays for the older benchmarks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering
 
-ALGORITHMS = ("dbscan", "agglomerative", "hdbscan")
+# group_vectors' algorithms, over a plain matrix of vectors (kept for benchmarks and sweeps)
+VECTOR_ALGORITHMS = ("dbscan", "agglomerative", "hdbscan")
 # A cosine distance no threshold reaches: pairs that must stay apart are put this far apart.
 APART = 2.0
 
@@ -55,7 +60,7 @@ def group_vectors(
     elif algorithm == "hdbscan":
         labels = _hdbscan(distances, min_samples)
     else:
-        raise ValueError(f"unknown clustering algorithm {algorithm!r}; use one of {ALGORITHMS}")
+        raise ValueError(f"unknown algorithm {algorithm!r}; use one of {VECTOR_ALGORITHMS}")
     return split_conflicting_groups(labels, distances, conflicts)
 
 
@@ -96,3 +101,258 @@ def split_conflicting_groups(
             labels[part] = next_label
             next_label += 1
     return labels
+
+
+# --- Grouping tracks into people: one method for a new video and for the whole catalog --------
+#
+# "single" is what DBSCAN with min_samples=1 does (a track joins a person when it is close to
+# any one of the person's tracks), so a chain of look-alikes becomes one person. The others
+# ask a track to be close to the person as a whole:
+# - "average": average linkage, the mean distance over every pair of tracks;
+# - "knn": each track's mean distance to its K_NEAREST nearest tracks of the other side,
+#   averaged over both sides: like average linkage for small people, but a person seen in many
+#   poses is judged by the tracks nearest in pose, and it only ever needs a track's nearest
+#   neighbours, which a vector index gives (the form issue "scale" needs).
+# Two groups seen in one frame never merge, in every method.
+METHODS = ("knn", "average", "single")
+ALGORITHMS = METHODS  # what settings.CLUSTERING_ALGORITHM may name
+K_NEAREST = 3
+# Faces of a track below this share of its best face's quality are left out of its template.
+TEMPLATE_MIN_QUALITY_SHARE = 0.5
+# Added to the distance between tracks of different videos ("stricter across videos than
+# within one"). Off: 0.03-0.05 moved where merges start but split more below the threshold and
+# made the order matter more on the degraded copies (benchmarks/README.md, "Grouping methods").
+ACROSS_VIDEOS_MARGIN = 0.0
+
+
+@dataclass
+class TrackSet:
+    """The tracks to group: one template vector each, the video and frames each was seen in."""
+
+    vectors: np.ndarray
+    videos: list[Hashable]
+    frames: list[frozenset[int]]
+    # Rows that must never be one person although not on screen together (a curator's "not
+    # this person": the rejected track and that person's tracks), by row.
+    apart: dict[int, set[int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_faces(
+        cls,
+        face_vectors: Sequence[np.ndarray],
+        qualities: Sequence[Sequence[float]],
+        videos: Sequence[Hashable],
+        frames: Sequence[frozenset[int]],
+    ) -> TrackSet:
+        templates = [track_template(v, q) for v, q in zip(face_vectors, qualities, strict=True)]
+        vectors = np.asarray(templates, dtype=np.float32).reshape(len(templates), -1)
+        return cls(vectors, list(videos), list(frames))
+
+    def conflicts(self, rows: Sequence[int]) -> list[set[int]]:
+        """For each of `rows` (by position), the positions of the rows seen in one frame of one
+        video with it: certainly other people. Sparse: conflicts only arise within a video."""
+        conflicting: list[set[int]] = [set() for _ in rows]
+        by_video: dict[Hashable, list[int]] = {}
+        for position, row in enumerate(rows):
+            by_video.setdefault(self.videos[row], []).append(position)
+        for positions in by_video.values():
+            for i, p in enumerate(positions):
+                for q in positions[i + 1 :]:
+                    if not self.frames[rows[p]].isdisjoint(self.frames[rows[q]]):
+                        conflicting[p].add(q)
+                        conflicting[q].add(p)
+        if self.apart:
+            position = {row: p for p, row in enumerate(rows)}
+            for row, others in self.apart.items():
+                p = position.get(row)
+                for q in (position[other] for other in others if other in position):
+                    if p is not None:
+                        conflicting[p].add(q)
+                        conflicting[q].add(p)
+        return conflicting
+
+
+def track_template(vectors: np.ndarray, qualities: Sequence[float]) -> np.ndarray:
+    """A track's vector: its faces' mean weighted by quality, blurred, tiny or profile faces
+    (under half the best one's quality) left out, so one bad crop does not pull it away."""
+    vectors = np.asarray(vectors, dtype=np.float64).reshape(len(qualities), -1)
+    weights = np.asarray(qualities, dtype=np.float64)
+    if len(weights) and weights.max() > 0:
+        weights = np.where(weights >= TEMPLATE_MIN_QUALITY_SHARE * weights.max(), weights, 0.0)
+    else:
+        weights = np.ones(len(vectors))
+    mean = weights @ vectors
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+
+def linkage(distances: np.ndarray, method: str) -> float:
+    """Distance between two groups from the distances between their tracks (rows x columns)."""
+    if method == "single":
+        return float(distances.min())
+    if method == "average":
+        return float(distances.mean())
+    if method == "knn":
+        k_row = min(K_NEAREST, distances.shape[1])
+        k_col = min(K_NEAREST, distances.shape[0])
+        rows = np.partition(distances, k_row - 1, axis=1)[:, :k_row].mean()
+        columns = np.partition(distances, k_col - 1, axis=0)[:k_col, :].mean()
+        return float((rows + columns) / 2)
+    raise ValueError(f"unknown grouping method {method!r}; use one of {METHODS}")
+
+
+def merge_groups(
+    vectors: np.ndarray,
+    conflicting: list[set[int]],
+    groups: list[list[int]],
+    method: str,
+    threshold: float,
+    settled: Sequence[bool] | None = None,
+    curated: Sequence[bool] | None = None,
+    videos: Sequence[Hashable] | None = None,
+) -> list[list[int]]:
+    """Agglomerative grouping: merge the closest two groups under `threshold` with no conflict
+    between them, until none is left. `vectors` and `conflicting` are per item; `groups` lists
+    the items of each starting group. Two `settled` groups (people as they were, not yet
+    joined by anything new) are not compared: they were apart before and nothing changed; two
+    `curated` groups never merge. Returns the groups, largest first.
+
+    Distances are computed from a group's items to all items only when the group is new or has
+    changed (never all pairs of a catalog), and since every linkage is at least the closest
+    pair's distance, only groups with a pair under the threshold are measured exactly.
+    """
+    groups = [list(g) for g in groups]
+    count = len(groups)
+    settled = np.asarray(settled if settled is not None else [False] * count, dtype=bool)
+    curated = np.asarray(curated if curated is not None else [False] * count, dtype=bool)
+    owner = np.empty(len(vectors), dtype=int)
+    for number, group in enumerate(groups):
+        owner[group] = number
+    blocked = [set().union(*(conflicting[i] for i in group)) for group in groups]
+    between = np.full((count, count), np.inf)
+    alive = np.ones(count, dtype=bool)
+    across = None
+    if videos is not None and ACROSS_VIDEOS_MARGIN:
+        numbers = {video: n for n, video in enumerate(dict.fromkeys(videos))}
+        across = np.asarray([numbers[video] for video in videos])
+
+    def measure_row(a: int) -> None:
+        """Linkage from group a to every other live group it may merge with."""
+        between[a, :] = between[:, a] = np.inf
+        distances = cosine_distances(vectors[groups[a]], vectors)
+        if across is not None:
+            distances += ACROSS_VIDEOS_MARGIN * (across[groups[a]][:, None] != across[None, :])
+        closest = np.full(count, np.inf)
+        np.minimum.at(closest, owner, distances.min(axis=0))
+        near = alive & (closest < threshold)
+        near[a] = False
+        near &= ~(settled[a] & settled) & ~(curated[a] & curated)
+        for b in np.flatnonzero(near):
+            if blocked[a].isdisjoint(groups[b]):
+                between[a, b] = between[b, a] = linkage(distances[:, groups[b]], method)
+
+    for a in range(count):
+        if not settled[a]:  # pairs of settled groups are never measured
+            measure_row(a)
+    while alive.sum() > 1:
+        a, b = sorted(divmod(int(np.argmin(between)), count))
+        if not between[a, b] < threshold:
+            break
+        groups[a] += groups[b]
+        groups[b] = []
+        owner[groups[a]] = a
+        blocked[a] |= blocked[b]
+        settled[a] &= settled[b]
+        curated[a] |= curated[b]
+        alive[b] = False
+        between[b, :] = between[:, b] = np.inf
+        measure_row(a)
+    return sorted((g for g in groups if g), key=lambda g: (-len(g), g[0]))
+
+
+def group_tracks(tracks: TrackSet, rows: Sequence[int], method: str, threshold: float):
+    """The rows grouped into people (lists of rows), from the rows' tracks alone."""
+    rows = list(rows)
+    if not rows:
+        return []
+    grouped = merge_groups(
+        tracks.vectors[rows],
+        tracks.conflicts(rows),
+        [[i] for i in range(len(rows))],
+        method,
+        threshold,
+        videos=[tracks.videos[row] for row in rows],
+    )
+    return [[rows[i] for i in group] for group in grouped]
+
+
+def group_catalog(tracks: TrackSet, method: str, threshold: float) -> np.ndarray:
+    """A person label per track, grouping every track at once (a re-cluster)."""
+    labels = np.full(len(tracks.videos), -1)
+    for label, rows in enumerate(
+        group_tracks(tracks, range(len(tracks.videos)), method, threshold)
+    ):
+        labels[rows] = label
+    return labels
+
+
+def place_tracks(
+    tracks: TrackSet,
+    new_rows: Sequence[int],
+    people: dict[Hashable, list[int]],
+    method: str,
+    threshold: float,
+    curated: set[Hashable] = frozenset(),
+) -> list[tuple[list[int], Hashable | None]]:
+    """New tracks grouped among themselves and with existing people in one agglomeration.
+
+    The people are starting groups and the new tracks start alone; the closest pair under the
+    threshold merges first, whoever it is. Two people as they were are not compared (they were
+    apart already), but a person who gained new tracks may merge with another, and two curated
+    people never merge. Because merges follow distances, not the order videos came in, this
+    gives about the same people as grouping the whole catalog at once.
+
+    Returns the groups that changed: all their rows, and the person they are now (a curated
+    one if any, else the one with most rows there; None: a new person).
+    """
+    keys = [key for key, rows in people.items() if rows]
+    starting = [list(people[key]) for key in keys] + [[row] for row in new_rows]
+    rows = [row for group in starting for row in group]
+    position = {row: i for i, row in enumerate(rows)}
+    existing = len(keys)
+    owner = {position[row]: number for number, group in enumerate(starting) for row in group}
+    merged = merge_groups(
+        tracks.vectors[rows],
+        tracks.conflicts(rows),
+        [[position[row] for row in group] for group in starting],
+        method,
+        threshold,
+        settled=[number < existing for number in range(len(starting))],
+        curated=[number < existing and keys[number] in curated for number in range(len(starting))],
+        videos=[tracks.videos[row] for row in rows],
+    )
+    changed = []
+    for group in merged:
+        owners = Counter(owner[i] for i in group if owner[i] < existing)
+        if len(owners) == 1 and len(group) == len(starting[next(iter(owners))]):
+            continue  # a person left as they were
+        key = None
+        if owners:
+            number = max(owners, key=lambda n: (keys[n] in curated, owners[n], -n))
+            key = keys[number]
+        changed.append(([rows[i] for i in group], key))
+    return changed
+
+
+def place_video(
+    tracks: TrackSet, person: np.ndarray, rows: Sequence[int], method: str, threshold: float
+) -> None:
+    """One new video placed among the people so far (label >= 0 in `person`); in place."""
+    people: dict[Hashable, list[int]] = {}
+    for row, label in enumerate(person.tolist()):
+        if label >= 0:
+            people.setdefault(label, []).append(row)
+    next_label = int(person.max()) + 1 if len(person) else 0
+    for group, key in place_tracks(tracks, rows, people, method, threshold):
+        if key is None:
+            key, next_label = next_label, next_label + 1
+        person[group] = key

@@ -40,6 +40,11 @@ def format_summary(result: dict) -> str:
         f"R {people['pairwise']['recall']} on {people['scored_detections']} detections; "
         f"{people['people_found_for_them']} people found for {people['true_people']} true",
     ]
+    lines.append(
+        f"track purity: {len(people['impure_tracks'])} of {people['labeled_tracks']} labeled "
+        "tracks hold more than one person"
+        + "".join(f"; {'+'.join(t['names'])}" for t in people["impure_tracks"])
+    )
     if people["split_people"] or people["merged_people"]:
         lines.append(
             f"  split: {', '.join(people['split_people']) or '-'}; "
@@ -47,6 +52,13 @@ def format_summary(result: dict) -> str:
         )
     after = result["people_after_recluster"]
     lines.append(f"after re-cluster: BCubed F {after['bcubed']['f']}")
+    plateau = result["threshold_sweep"].get("plateau")
+    if plateau:
+        lines.append(
+            "threshold plateau: BCubed F "
+            + ", ".join(f"{f}x {v}" for f, v in plateau["bcubed_f"].items())
+            + f" (largest change {plateau['largest_change']})"
+        )
     for crowd in people["crowds"]:
         lines.append(
             f"crowd {crowd['video']}: {crowd['people_found']} people for "
@@ -56,7 +68,8 @@ def format_summary(result: dict) -> str:
         f"search: top-1 {search['top1']} top-5 {search['top5']} over "
         f"{search['queries_of_people_in_catalog']} photos"
         + (f"; missed {', '.join(search['missed'])}" if search["missed"] else "")
-        + f"; false matches for absent people: {len(search['false_matches'])}"
+        + f"; top-1 at score >= 0.5: {search.get('top1_scored_over_half')}"
+        + f"; false matches for absent people (score >= 0.5): {len(search['false_matches'])}"
         f"/{search['queries_of_people_not_in_catalog']}"
     )
     lines.append(
@@ -86,6 +99,7 @@ def write_report(result: dict, folder: Path) -> Path:
     charts = {
         "distances": _distance_histogram(result, folder / "distances.png"),
         "precision_recall": _precision_recall_curve(result, folder / "precision_recall.png"),
+        "f_over_threshold": _f_over_threshold(result, folder / "f_over_threshold.png"),
     }
     gallery = _copy_faces(result, folder / "faces")
     html = render_to_string(
@@ -137,9 +151,7 @@ def _precision_recall_curve(result: dict, path: Path) -> str:
     sweep = result["threshold_sweep"]
     figure, axis = plt.subplots(figsize=(6, 5))
     for algorithm in sorted({row["algorithm"] for row in sweep["rows"]}):
-        rows = [r for r in sweep["rows"] if r["algorithm"] == algorithm and r["cannot_link"]]
-        if len(rows) < 2:
-            continue  # HDBSCAN chooses its own threshold: no curve
+        rows = [r for r in sweep["rows"] if r["algorithm"] == algorithm]
         axis.plot(
             [r["pairwise_recall"] for r in rows],
             [r["pairwise_precision"] for r in rows],
@@ -153,11 +165,34 @@ def _precision_recall_curve(result: dict, path: Path) -> str:
               else "configured")  # fmt: skip
     axis.set_xlabel("pairwise recall (same person kept together)")
     axis.set_ylabel("pairwise precision (different people kept apart)")
-    axis.set_title("Grouping over thresholds (0.5x to 1.2x)")
+    axis.set_title("Grouping over thresholds (0.5x to 1.4x)")
     recalls = [r["pairwise_recall"] for r in sweep["rows"]] + [chosen["recall"]]
     precisions = [r["pairwise_precision"] for r in sweep["rows"]] + [chosen["precision"]]
     axis.set_xlim(max(0.0, min(recalls) - 0.05), 1.01)
     axis.set_ylim(max(0.0, min(precisions) - 0.05), 1.01)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path.name
+
+
+def _f_over_threshold(result: dict, path: Path) -> str:
+    """BCubed F of every method over the threshold, with the x0.9-x1.1 band around the chosen
+    one: a good threshold sits on a flat stretch, not a knife edge."""
+    sweep = result["threshold_sweep"]
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for algorithm in sorted({row["algorithm"] for row in sweep["rows"]}):
+        rows = [r for r in sweep["rows"] if r["algorithm"] == algorithm]
+        axis.plot([r["threshold"] for r in rows], [r["bcubed_f"] for r in rows], marker="o",
+                  markersize=3, label=algorithm)  # fmt: skip
+    chosen = sweep["chosen_threshold"]
+    if chosen:
+        axis.axvline(chosen, color="black", linestyle="--", label=f"configured ({chosen:.3f})")
+        axis.axvspan(chosen * 0.9, chosen * 1.1, color="grey", alpha=0.2, label="x0.9-x1.1")
+    axis.set_xlabel("cosine distance threshold")
+    axis.set_ylabel("BCubed F")
+    axis.set_title("People over thresholds")
     axis.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

@@ -122,6 +122,15 @@ def name_track_detections(
     return named
 
 
+def impure_tracks(named: Iterable[tuple[str, Hashable]]) -> dict[Hashable, list[str]]:
+    """Tracks whose scored detections carry more than one true name: tracks that switched
+    identity (a track is grouped as one person, so each of these glues people together)."""
+    names: dict[Hashable, set[str]] = {}
+    for name, track in named:
+        names.setdefault(track, set()).add(name)
+    return {track: sorted(n) for track, n in names.items() if len(n) > 1}
+
+
 @dataclass(frozen=True)
 class Scores:
     precision: float

@@ -275,10 +275,10 @@ FRAME_SAMPLE_FPS = env_float("FRAME_SAMPLE_FPS", 1.0)
 FACES_PER_TRACK = env_int("FACES_PER_TRACK", 3)
 
 # --- People (clustering) ------------------------------------------------------------------------
-CLUSTERING_ALGORITHM = env_str("CLUSTERING_ALGORITHM", "dbscan")  # dbscan|agglomerative|hdbscan
+# How close a track must be to a person: knn (its nearest tracks there) | average | single
+CLUSTERING_ALGORITHM = env_str("CLUSTERING_ALGORITHM", "knn")
 # Cosine distance under which two faces are the same person; empty = the model's own default.
 CLUSTERING_DISTANCE_THRESHOLD = env_optional_float("CLUSTERING_DISTANCE_THRESHOLD")
-CLUSTERING_MIN_SAMPLES = env_int("CLUSTERING_MIN_SAMPLES", 1)
 
 # --- Sources --------------------------------------------------------------------------------------
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 2048)

@@ -1,9 +1,10 @@
 """Grouping faces into people, for one new video (incremental) or the whole catalog (re-cluster).
 
 The unit is the track: all faces of a track are one person, and two tracks seen in the same frame
-are never one person. A new video's tracks are grouped among themselves, then each group joins
-the closest existing person when close enough. Re-clustering regroups everything except people a
-curator named or locked: those keep every face they have and may only gain faces.
+are never one person. A new video's tracks and the existing people are grouped in one
+agglomeration (catalog.grouping.place_tracks), so the people do not depend on the order videos
+came in. Re-clustering regroups everything except people a curator named or locked: those keep
+every face they have and may only gain faces.
 
 The rule: grouping, incremental or full, never undoes a curator's decision.
 - Names, locks and covers: a named or locked person keeps their name, every face and their
@@ -13,7 +14,7 @@ The rule: grouping, incremental or full, never undoes a curator's decision.
   from, whichever way it would get there.
 - "Not a face" (`Face.is_not_face`): such faces are left out of grouping altogether.
 - Hidden people stay hidden (grouping never changes `hidden`); "different people" were locked
-  when a curator said so, so they are never merged.
+  when a curator said so, and curated people never merge with each other.
 """
 
 from __future__ import annotations
@@ -25,14 +26,23 @@ import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
-from catalog.grouping import cosine_distances, group_vectors
+from catalog.grouping import TrackSet, place_tracks, track_template
 from catalog.models import Face, Person, Track, TrackRejection, Video
-from ingestion.pipeline.thresholds import grouping_distance
+from ingestion.pipeline.thresholds import verification_distance
+
+# People are grouped by k-nearest-track linkage (catalog/grouping.py), an average of several
+# distances between track templates, each itself the mean of a track's faces: less noisy than
+# the one pair of photos DeepFace's verification threshold is set for, so the threshold sits
+# just under it. On ../shared/data that is the middle of the range where no two people merge
+# and the fewest are split (benchmarks/README.md, "Grouping methods").
+PEOPLE_MARGIN = 0.98
 
 
 def grouping_threshold(model_name: str) -> float:
     configured = settings.CLUSTERING_DISTANCE_THRESHOLD
-    return configured if configured is not None else grouping_distance(model_name)
+    if configured is not None:
+        return configured
+    return round(verification_distance(model_name) * PEOPLE_MARGIN, 4)
 
 
 def on_screen_together(video_a: int, frames_a: frozenset[int], video_b: int,
@@ -57,22 +67,29 @@ class CatalogTracks:
     def may_join(self, rows: list[int], person_id: int) -> bool:
         return not any(person_id in self.rejected[row] for row in rows)
 
+    @property
+    def track_set(self) -> TrackSet:
+        """The tracks for catalog.grouping, with each "not this person" kept apart from the
+        person's current tracks (as if they were on screen together)."""
+        rows_of: dict[int, list[int]] = defaultdict(list)
+        for row, person_id in enumerate(self.person_ids):
+            if person_id is not None:
+                rows_of[person_id].append(row)
+        apart = {
+            row: {other for person_id in rejected for other in rows_of[person_id]}
+            for row, rejected in enumerate(self.rejected)
+            if rejected
+        }
+        return TrackSet(self.vectors, self.video_ids, self.frames, apart)
+
     def conflict(self, a: int, b: int) -> bool:
         return on_screen_together(
             self.video_ids[a], self.frames[a], self.video_ids[b], self.frames[b]
         )
 
     def cannot_link_pairs(self, rows: list[int]) -> list[tuple[int, int]]:
-        by_video: dict[int, list[int]] = defaultdict(list)
-        for position, row in enumerate(rows):
-            by_video[self.video_ids[row]].append(position)
-        return [
-            (p, q)
-            for positions in by_video.values()
-            for i, p in enumerate(positions)
-            for q in positions[i + 1 :]
-            if self.conflict(rows[p], rows[q])
-        ]
+        conflicting = self.track_set.conflicts(rows)
+        return [(p, q) for p, others in enumerate(conflicting) for q in sorted(others) if p < q]
 
 
 def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
@@ -80,13 +97,15 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
     faces = (
         Face.objects.filter(track__in=tracks, embedding_model=model_name, is_not_face=False)
         .order_by("track_id", "id")
-        .values_list("id", "track_id", "person_id", "embedding")
+        .values_list("id", "track_id", "person_id", "quality", "embedding")
     )
     vectors_by_track: dict[int, list[np.ndarray]] = defaultdict(list)
+    qualities_by_track: dict[int, list[float]] = defaultdict(list)
     persons_by_track: dict[int, Counter] = defaultdict(Counter)
     faces_by_track: dict[int, list[int]] = defaultdict(list)
-    for face_id, track_id, person_id, embedding in faces:
+    for face_id, track_id, person_id, quality, embedding in faces:
         vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
+        qualities_by_track[track_id].append(quality)
         persons_by_track[track_id][person_id] += 1
         faces_by_track[track_id].append(face_id)
     rejected: dict[int, set[int]] = defaultdict(set)
@@ -100,8 +119,7 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
         "id", "video_id", "detections"
     )
     for track_id, video_id, detections in meta.order_by("id"):
-        mean = np.mean(vectors_by_track[track_id], axis=0)
-        rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+        rows.append(track_template(vectors_by_track[track_id], qualities_by_track[track_id]))
         result.track_ids.append(track_id)
         result.video_ids.append(video_id)
         result.frames.append(Track.frames_in(detections))
@@ -114,68 +132,48 @@ def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
 
 
 def _place_groups(
-    tracks: CatalogTracks, free_rows: list[int], joinable: set[int], reuse_ids: bool
+    tracks: CatalogTracks,
+    free_rows: list[int],
+    joinable: set[int],
+    curated: set[int],
+    reuse_ids: bool,
 ) -> list[tuple[list[int], int | None]]:
-    """Group the free tracks; say for each group which person it joins (None: a new person).
-
-    A group joins the joinable person at the smallest average distance under the threshold,
-    unless one of its tracks shares a frame with one of that person's tracks. With reuse_ids,
-    a group that joins nobody keeps the id of the non-joinable person most of its tracks had,
-    so people's ids (and links to them) survive a re-cluster.
+    """Group the free tracks with the joinable people; say which person each changed group is
+    (None: a new person). See catalog.grouping.place_tracks: a joinable person may gain tracks,
+    and an uncurated one may merge with another person it is now close to; curated people never
+    merge with each other. With reuse_ids, a group that joins nobody keeps the id of the
+    non-joinable person most of its tracks had, so people's ids (and links to them) survive a
+    re-cluster.
     """
-    threshold = grouping_threshold(settings.FACE_RECOGNITION_MODEL)
-    labels = group_vectors(
-        tracks.vectors[free_rows],
-        tracks.cannot_link_pairs(free_rows),
-        algorithm=settings.CLUSTERING_ALGORITHM,
-        distance_threshold=threshold,
-        min_samples=settings.CLUSTERING_MIN_SAMPLES,
-    )
-    grouped: dict[int, list[int]] = defaultdict(list)
-    for row, label in zip(free_rows, labels, strict=True):
-        grouped[int(label)].append(row)
-    groups = sorted(grouped.values(), key=len, reverse=True)
-
     free = set(free_rows)
-    members: dict[int, list[int]] = defaultdict(list)  # joinable person id -> their rows
+    people: dict[int, list[int]] = defaultdict(list)
     for row, person_id in enumerate(tracks.person_ids):
         if person_id in joinable and row not in free:
-            members[person_id].append(row)
-    candidates = []
-    for number, rows in enumerate(groups):
-        distances = cosine_distances(tracks.vectors[rows], tracks.vectors)
-        for person_id, person_rows in members.items():
-            distance = float(distances[:, person_rows].mean())
-            if distance < threshold and tracks.may_join(rows, person_id):
-                candidates.append((distance, number, person_id))
-
-    placement: dict[int, int | None] = {}
-    for _, number, person_id in sorted(candidates):
-        if number in placement:
-            continue
-        rows = groups[number]
-        if any(tracks.conflict(a, b) for a in rows for b in members[person_id]):
-            continue
-        placement[number] = person_id
-        members[person_id].extend(rows)
-
-    claimed = set(placement.values())
-    for number, rows in enumerate(groups):
-        if number in placement:
-            continue
-        placement[number] = None
-        if reuse_ids:
+            people[person_id].append(row)
+    groups = place_tracks(
+        tracks.track_set,
+        free_rows,
+        people,
+        method=settings.CLUSTERING_ALGORITHM,
+        threshold=grouping_threshold(settings.FACE_RECOGNITION_MODEL),
+        curated=curated,
+    )
+    claimed = {person_id for _, person_id in groups if person_id is not None}
+    placed = []
+    for rows, person_id in groups:
+        if person_id is None and reuse_ids:
             previous = Counter(tracks.person_ids[r] for r in rows)
-            for person_id, _ in previous.most_common():
+            for candidate, _ in previous.most_common():
                 if (
-                    person_id is not None
-                    and person_id not in claimed | joinable
-                    and tracks.may_join(rows, person_id)
+                    candidate is not None
+                    and candidate not in claimed | joinable
+                    and tracks.may_join(rows, candidate)
                 ):
-                    placement[number] = person_id
-                    claimed.add(person_id)
+                    person_id = candidate
+                    claimed.add(candidate)
                     break
-    return [(rows, placement[number]) for number, rows in enumerate(groups)]
+        placed.append((rows, person_id))
+    return placed
 
 
 def _apply_placement(
@@ -249,11 +247,11 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
     if not free_rows:
         return ClusteringSummary(0, 0, 0, {})
-    free = set(free_rows)
-    existing = {p for row, p in enumerate(tracks.person_ids) if p is not None and row not in free}
     for row in free_rows:
         tracks.person_ids[row] = None  # a re-run regroups these tracks from scratch
-    groups = _place_groups(tracks, free_rows, joinable=existing, reuse_ids=False)
+    existing = {p for p in tracks.person_ids if p is not None}
+    curated = set(Person.objects.curated().values_list("id", flat=True))
+    groups = _place_groups(tracks, free_rows, existing, curated & existing, reuse_ids=False)
     moved, created = _apply_placement(tracks, groups)
     refresh_cover_faces(moved)
     Person.objects.delete_left_empty()
@@ -269,7 +267,7 @@ def recluster_people() -> ClusteringSummary:
     tracks = load_catalog_tracks(model_name)
     curated = set(Person.objects.curated().values_list("id", flat=True))
     free_rows = [row for row, person_id in enumerate(tracks.person_ids) if person_id not in curated]
-    groups = _place_groups(tracks, free_rows, joinable=curated, reuse_ids=True) if free_rows else []
+    groups = _place_groups(tracks, free_rows, curated, curated, reuse_ids=True) if free_rows else []
     moved, created = _apply_placement(tracks, groups)
     Person.objects.delete_left_empty()
     refresh_cover_faces(set(tracks.person_ids) - {None})

@@ -107,18 +107,21 @@ def score_search(
         row = {"photo": f"{photo.identity}/{photo.path.name}", "identity": photo.identity}
         try:
             found = search_by_photo(photo.path.read_bytes(), top=5)
-            ranked = [(person_names.get(p.person_id), p.score) for p in found.people]
+            ranked = [(person_names.get(p.person_id), p.score, p.similarity) for p in found.people]
         except PhotoError as error:
             row["error"] = str(error)
             ranked = []
-        names = [name for name, _ in ranked]
+        names = [name for name, _, _ in ranked]
         row["in_catalog"] = photo.identity in in_catalog
-        row["top"] = [{"name": n, "score": round(s, 3)} for n, s in ranked]
+        row["top"] = [
+            {"name": n, "score": round(s, 3), "similarity": round(c, 4)} for n, s, c in ranked
+        ]
         row["top1"] = bool(names) and names[0] == photo.identity
         row["top5"] = photo.identity in names
-        # Someone absent from the catalog should not be matched (score 0.5 = the model's
-        # own verification threshold).
+        # Someone absent from the catalog should not be matched (score 0.5: as likely as not);
+        # someone present should be found first and at a score that says so.
         row["false_match"] = not row["in_catalog"] and bool(ranked) and ranked[0][1] >= 0.5
+        row["found_at_half"] = row["top1"] and ranked[0][1] >= 0.5
         rows.append(row)
     present = [r for r in rows if r["in_catalog"]]
     absent = [r for r in rows if not r["in_catalog"]]
@@ -127,6 +130,9 @@ def score_search(
         "top1": round(float(np.mean([r["top1"] for r in present])), 4) if present else None,
         "top5": round(float(np.mean([r["top5"] for r in present])), 4) if present else None,
         "missed": [r["photo"] for r in present if not r["top1"]],
+        "top1_scored_over_half": (
+            round(float(np.mean([r["found_at_half"] for r in present])), 4) if present else None
+        ),
         "queries_of_people_not_in_catalog": len(absent),
         "false_matches": [r["photo"] for r in absent if r["false_match"]],
         "rows": rows,

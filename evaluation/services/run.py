@@ -37,6 +37,9 @@ TARGETS = {
     "group_photo_recall": 0.95,
     "faces_on_no_face_inputs": 0,
     "extras_merged_into_named_people": 0,
+    "impure_tracks": 0,
+    "threshold_plateau": 0.01,
+    "search_false_matches": 0,
 }
 
 
@@ -151,13 +154,18 @@ def check_targets(result: dict) -> dict:
         "group_photo_recall": result["photos"]["group_recall"],
         "faces_on_no_face_inputs": no_face,
         "extras_merged_into_named_people": people["extras_merged_into_named_people"],
+        "impure_tracks": len(people["impure_tracks"]) if people["scored_detections"] else None,
+        "threshold_plateau": (result["threshold_sweep"].get("plateau") or {}).get("largest_change"),
+        "search_false_matches": (
+            len(search["false_matches"]) if search["queries_of_people_not_in_catalog"] else None
+        ),
     }
     checks = {}
     for name, target in TARGETS.items():
         value = measured[name]
         if value is None:
             met = None
-        elif name == "crowd_ratio_within" or isinstance(target, int):
+        elif name in ("crowd_ratio_within", "threshold_plateau") or isinstance(target, int):
             met = bool(value <= target)
         else:
             met = bool(value >= target)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 
-from catalog.grouping import group_vectors
+from catalog.grouping import METHODS, group_catalog
 from catalog.models import Face, Track
 from catalog.services.clustering import CatalogTracks, grouping_threshold
 from evaluation.dataset import Dataset, LabeledVideo
@@ -24,6 +24,7 @@ from evaluation.scoring import (
     count_ratio,
     detection_recall,
     detection_recall_by_size,
+    impure_tracks,
     labeled_appearances,
     name_track_detections,
     pairwise_scores,
@@ -162,8 +163,11 @@ def score_people(outcomes: list[VideoOutcome], labels: CatalogLabels) -> dict:
         items = [(n, labels.person_of_track.get(t)) for n, t in labels.named if t in own]
         if items:
             per_video[outcome.labeled.name] = round(bcubed_scores(items).f, 4)
+    impure = impure_tracks(labels.named)
     return {
         "scored_detections": len(by_person),
+        "labeled_tracks": len({t for _, t in labels.named}),
+        "impure_tracks": [{"track": t, "names": n} for t, n in sorted(impure.items())],
         "pairwise": _scores_dict(pairwise),
         "bcubed": _scores_dict(bcubed),
         "true_people": len(true_names),
@@ -220,47 +224,56 @@ def score_detection(outcomes: list[VideoOutcome]) -> dict:
     }
 
 
+# The threshold must sit on a plateau: BCubed F moves by at most this over x0.9-x1.1 of it.
+PLATEAU_FACTORS = (0.9, 1.1)
+
+
 def threshold_sweep(labels: CatalogLabels, tracks: CatalogTracks, factors=None) -> dict:
     """Pairwise and BCubed scores of regrouping the catalog's tracks at other thresholds.
 
-    Regroups the track vectors the way a re-cluster does (cannot-link included), for the
-    configured algorithm and the others, without touching the catalog.
+    Regroups the track templates the way a re-cluster does (cannot-link included), for every
+    grouping method, without touching the catalog; `plateau` says how far BCubed F moves when
+    the configured method's threshold moves x0.9-x1.1.
     """
     if not len(tracks.track_ids):
-        return {"chosen_threshold": None, "rows": []}
+        return {"chosen_threshold": None, "rows": [], "plateau": None}
     row_of_track = {t: row for row, t in enumerate(tracks.track_ids)}
-    rows = list(range(len(tracks.track_ids)))
-    cannot_link = tracks.cannot_link_pairs(rows)
     chosen = grouping_threshold(settings.FACE_RECOGNITION_MODEL)
-    factors = factors or [round(0.5 + 0.05 * i, 2) for i in range(15)]  # 0.5x .. 1.2x
+    factors = sorted(
+        set(factors or [round(0.5 + 0.05 * i, 2) for i in range(19)]) | {1.0, *PLATEAU_FACTORS}
+    )  # 0.5x .. 1.4x
+    track_set = tracks.track_set
     results = []
-    for algorithm in ("dbscan", "agglomerative", "hdbscan"):
-        # Without the "seen in one frame: two people" constraint, at the chosen threshold only;
-        # HDBSCAN chooses its own cut, so it has one row each.
-        runs = [(f, True) for f in factors] if algorithm != "hdbscan" else [(1.0, True)]
-        runs.append((1.0, False))
-        for factor, constrained in runs:
+    for method in METHODS:
+        for factor in factors:
             threshold = round(chosen * factor, 4)
-            grouped = group_vectors(
-                tracks.vectors,
-                cannot_link if constrained else [],
-                algorithm=algorithm,
-                distance_threshold=threshold,
-            )
+            grouped = group_catalog(track_set, method=method, threshold=threshold)
             items = [(n, int(grouped[row_of_track[t]])) for n, t in labels.named]
             pairwise, bcubed = pairwise_scores(items), bcubed_scores(items)
             results.append(
                 {
-                    "algorithm": algorithm,
-                    "cannot_link": constrained,
-                    "threshold": threshold if algorithm != "hdbscan" else None,
+                    "algorithm": method,
+                    "cannot_link": True,
+                    "factor": factor,
+                    "threshold": threshold,
                     "pairwise_precision": round(pairwise.precision, 4),
                     "pairwise_recall": round(pairwise.recall, 4),
                     "bcubed_f": round(bcubed.f, 4),
                     "people": len(set(grouped.tolist())),
                 }
             )
-    return {"chosen_threshold": chosen, "rows": results}
+    configured = {
+        r["factor"]: r["bcubed_f"]
+        for r in results
+        if r["algorithm"] == settings.CLUSTERING_ALGORITHM
+        and PLATEAU_FACTORS[0] <= r["factor"] <= PLATEAU_FACTORS[1]
+    }
+    plateau = {
+        "factors": list(PLATEAU_FACTORS),
+        "bcubed_f": {str(f): v for f, v in sorted(configured.items())},
+        "largest_change": round(max(abs(v - configured[1.0]) for v in configured.values()), 4),
+    }
+    return {"chosen_threshold": chosen, "rows": results, "plateau": plateau}
 
 
 def track_distances(labels: CatalogLabels, tracks: CatalogTracks) -> dict:

@@ -1,11 +1,9 @@
-"""Per-model distances under which two faces are taken for one person.
+"""Per-model distances under which two faces are taken for one person, and the search score.
 
 DeepFace publishes one cosine threshold per recognition model for verifying a pair of photos.
-People are grouped from track averages, and a wrong merge costs a user more than a split (a split
-is one click to merge; a merge mixes two people's faces), so grouping uses a margin below it:
-on ../shared/data with SFace the closest different people sit at 0.59 and DeepFace's own 0.593
-merged two of them, while 0.85 x 0.593 = 0.50 kept every person apart and split only hard
-profiles (see benchmarks/README.md).
+A track only continues with a face at a margin below it (0.85 x 0.593 = 0.50 for SFace: a wrong
+continuation glues two people together at any grouping threshold); people are grouped by their
+own rule in catalog/services/clustering.py. See benchmarks/README.md.
 """
 
 import math
@@ -36,13 +34,20 @@ def grouping_distance(model_name: str) -> float:
     return round(verification_distance(model_name) * GROUPING_MARGIN, 4)
 
 
-def match_score(similarity: float, model_name: str) -> float:
-    """A 0-1 score for "same person" from a cosine similarity, comparable across models.
+# The search score is logistic in the distance, 0.5 where a photo's best match in the catalog
+# is as likely the same person as not. Fitted on SFace (benchmarks/score_calibration.py): the
+# slope on the 5,253 same/different pairs of ../shared/data/people, the midpoint on search
+# outcomes (each query photo's nearest people, the same person or not) of the tuning half of
+# the identities, where a match is the best of many comparisons, so it sits lower than a
+# single pair's threshold. Other models take the same shares of their DeepFace threshold.
+SCORE_MIDPOINT_SHARE = 0.865  # x the verification distance: SFace 0.513
+SCORE_SCALE_SHARE = 0.038  # x the verification distance: SFace 0.0225
 
-    Logistic in the distance, 0.5 at DeepFace's verification threshold and 0.9 at the (stricter)
-    grouping threshold, so 0.5 reads as "as likely as not" and 0.9 as "would be grouped".
-    """
-    distance = 1.0 - similarity
+
+def match_score(similarity: float, model_name: str) -> float:
+    """A 0-1 score for "this is the person in the photo" from a cosine similarity: 0.5 reads
+    as "as likely as not" (above it: found; below it: not in the catalog)."""
     threshold = verification_distance(model_name)
-    scale = threshold * (1 - GROUPING_MARGIN) / math.log(9)
-    return float(1.0 / (1.0 + math.exp((distance - threshold) / scale)))
+    midpoint, scale = threshold * SCORE_MIDPOINT_SHARE, threshold * SCORE_SCALE_SHARE
+    exponent = min(50.0, ((1.0 - similarity) - midpoint) / scale)
+    return float(1.0 / (1.0 + math.exp(exponent)))

@@ -1,13 +1,16 @@
 """Following one face across neighbouring sampled frames, so a person seen for a minute is one
 track with a few good crops, not sixty unrelated faces.
 
-A face that sits where a track's face was in the previous sample, with no cut between the two
-frames and no other face or track competing for it, continues that track without being
-embedded: the track absorbs the frame. A face is embedded when it starts a track and at least
-every few seconds to check the identity is still the same; the track's best faces (by quality)
-are embedded once, when the track ends. Every other face joins a track by embedding agreement
-(box overlap lowers the agreement needed), by optimal assignment per frame, so two faces of one
-frame never share a track. Short tracks keep fewer faces: one per few samples, up to the limit.
+A track must never switch identity (it is the unit people are grouped by), so a face joins a
+track only when its appearance agrees with the track's, never on box overlap alone: dim light
+hides cuts, and children sit close together and cross. A face that sits where a track's face was
+in the previous sample, with no cut between and nothing competing for it, may skip its embedding
+only if the track was checked less than a second ago (at the default 1 frame/s every face is
+checked; at higher rates the frames in between are absorbed). Every other face joins a track by
+embedding agreement (box overlap lowers the agreement needed), by optimal assignment per frame,
+so two faces of one frame never share a track. A track whose embedded faces still disagree when
+it ends (a slow drift from one face to another) is split where they change. Short tracks keep
+fewer faces: one per few samples, up to the limit.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class FaceTrack:
     last_box: tuple[float, float, float, float] = (0, 0, 0, 0)
     last_time_s: float = 0.0
     last_embedded_s: float = 0.0
+    last_embedding: np.ndarray | None = None
+    # Every embedded face (crop as JPEG, no aligned image), so a track can be split at the end.
+    embedded: list[TrackedFace] = field(default_factory=list)
 
     def add(self, face: TrackedFace, keep: int) -> None:
         x, y, w, h = face.box
@@ -75,10 +81,18 @@ class FaceTrack:
         self.last_box, self.last_time_s = face.box, face.time_s
         if face.embedding is not None:
             self.last_embedded_s = face.time_s
-            if self._embedding_sum is None:
-                self._embedding_sum = face.embedding.astype(np.float64).copy()
-            else:
-                self._embedding_sum += face.embedding
+            self._add_embedded(_compact(face))
+        self._add_kept(face, keep)
+
+    def _add_embedded(self, face: TrackedFace) -> None:
+        self.last_embedding = face.embedding
+        self.embedded.append(face)
+        if self._embedding_sum is None:
+            self._embedding_sum = face.embedding.astype(np.float64).copy()
+        else:
+            self._embedding_sum += face.embedding
+
+    def _add_kept(self, face: TrackedFace, keep: int) -> None:
         # A min-heap of the best `keep` faces; the frame index breaks ties deterministically.
         # Their embeddings may wait for finish(): the aligned crop is kept until then.
         entry = (face.quality, -face.frame_index, face)
@@ -91,6 +105,15 @@ class FaceTrack:
     def mean_embedding(self) -> np.ndarray:
         vector = self._embedding_sum
         return (vector / max(np.linalg.norm(vector), 1e-12)).astype(np.float32)
+
+    def distance_to(self, vector: np.ndarray) -> float:
+        """How far a face is from the track: the larger of its distances to the track's mean
+        and to the track's latest embedded face, so neither a long history nor one odd face
+        lets a different person in."""
+        distance = 1.0 - float(np.dot(self.mean_embedding, vector))
+        if self.last_embedding is not None:
+            distance = max(distance, 1.0 - float(np.dot(self.last_embedding, vector)))
+        return distance
 
     @property
     def best_faces(self) -> list[TrackedFace]:
@@ -109,7 +132,9 @@ class FaceTrack:
 
     def set_embeddings(self, vectors: dict[int, np.ndarray]) -> None:
         """The kept faces' embeddings, by frame index. The track has ended: its images shrink to
-        what is saved (a JPEG crop), so a long video's ended tracks hold kilobytes, not frames."""
+        what is saved (a JPEG crop), so a long video's ended tracks hold kilobytes, not frames;
+        every embedded face it held for the split check is let go."""
+        self.embedded = []
         self._best = [
             (quality, order, replace(
                 face,
@@ -137,7 +162,7 @@ class FaceTracker:
         link_max_distance: float,
         max_gap_s: float,
         faces_per_track: int,
-        verify_after_s: float = 3.0,
+        verify_after_s: float = 1.0,
     ) -> None:
         self.link_max_distance = link_max_distance
         self.max_gap_s = max_gap_s
@@ -160,7 +185,9 @@ class FaceTracker:
         to_embed = [
             j
             for j in range(len(faces))
-            if j not in followed or time_s - followed[j].last_embedded_s >= self.verify_after_s
+            # (sample times fall on frames: 0.9 keeps a 1 s check from skipping a 0.999 s gap)
+            if j not in followed
+            or time_s - followed[j].last_embedded_s >= 0.9 * self.verify_after_s
         ]
         vectors: dict[int, np.ndarray] = {}
         if to_embed:
@@ -170,9 +197,7 @@ class FaceTracker:
         assigned: dict[int, FaceTrack] = {}
         for j, track in followed.items():
             vector = vectors.get(j)
-            if vector is None or 1.0 - float(np.dot(track.mean_embedding, vector)) < (
-                self.link_max_distance
-            ):
+            if vector is None or track.distance_to(vector) < self.link_max_distance:
                 assigned[j] = track
         assigned |= self._link_by_embedding(faces, vectors, assigned)
         for j, face in enumerate(faces):
@@ -188,10 +213,18 @@ class FaceTracker:
         """Close every open track (see _close) and return all tracks of the video."""
         self._close(self._active, embed)
         self._active = []
+        for number, track in enumerate(self.tracks):
+            track.index = number  # split tracks took their place: number them in order again
         return self.tracks
 
     def _close(self, tracks: list[FaceTrack], embed: Embed) -> None:
-        """Embed the kept faces of ended tracks that were absorbed, in one batch."""
+        """Split ended tracks whose faces disagree; embed their absorbed kept faces in one batch."""
+        for track in tracks:
+            parts = split_disagreeing(track, self.link_max_distance, self.faces_per_track)
+            if len(parts) > 1:
+                at = self.tracks.index(track)
+                self.tracks[at : at + 1] = parts
+                tracks = [t for t in tracks if t is not track] + parts
         waiting = [(t, face) for t in tracks for face in t.finish(self.faces_per_track)]
         vectors = embed([face.aligned_bgr for _, face in waiting]) if waiting else []
         self.faces_embedded += len(waiting)
@@ -235,9 +268,8 @@ class FaceTracker:
             return {}
         cost = np.full((len(free_tracks), len(free_faces)), np.inf)
         for i, track in enumerate(free_tracks):
-            track_vector = track.mean_embedding
             for k, j in enumerate(free_faces):
-                distance = 1.0 - float(np.dot(track_vector, vectors[j]))
+                distance = track.distance_to(vectors[j])
                 overlaps = box_iou(track.last_box, faces[j].box) >= 0.1
                 # Without overlap (a cut, a fast move) the faces must look much more alike.
                 limit = self.link_max_distance * (1.0 if overlaps else 0.6)
@@ -249,6 +281,47 @@ class FaceTracker:
             for i, k in zip(*linear_sum_assignment(finite), strict=True)
             if np.isfinite(cost[i, k])
         }
+
+
+def split_disagreeing(track: FaceTrack, max_distance: float, keep: int) -> list[FaceTrack]:
+    """The track, or its parts when its embedded faces fall into two groups farther apart than
+    `max_distance` (the means of the faces before and after the best split point); each part
+    is checked again. Detections go to the part their time falls in."""
+    faces = track.embedded
+    if len(faces) < 2:
+        return [track]
+    vectors = np.asarray([f.embedding for f in faces], dtype=np.float64)
+    before, after = (
+        np.cumsum(vectors, axis=0)[:-1],
+        vectors.sum(axis=0) - np.cumsum(vectors, 0)[:-1],
+    )
+    cosine = (before * after).sum(axis=1) / np.maximum(
+        np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1), 1e-12
+    )
+    cut = int(np.argmin(cosine)) + 1  # faces[:cut] | faces[cut:]
+    if 1.0 - float(cosine[cut - 1]) < max_distance:
+        return [track]
+    boundary = faces[cut].frame_index
+    parts = []
+    for in_part in (lambda frame: frame < boundary, lambda frame: frame >= boundary):
+        part = FaceTrack(index=track.index)
+        part.detections = [d for d in track.detections if in_part(int(d[1]))]
+        part.last_box, part.last_time_s = track.last_box, track.last_time_s
+        embedded = [f for f in faces if in_part(f.frame_index)]
+        absorbed = [
+            e[2] for e in track._best if e[2].embedding is None and in_part(e[2].frame_index)
+        ]
+        for face in embedded:
+            part._add_embedded(face)
+        for face in sorted(embedded + absorbed, key=lambda f: f.frame_index):
+            part._add_kept(face, keep)
+        parts += split_disagreeing(part, max_distance, keep)
+    return parts
+
+
+def _compact(face: TrackedFace) -> TrackedFace:
+    crop = encode_jpeg(face.crop_bgr) if face.crop_bgr is not None else face.crop_jpeg
+    return replace(face, aligned_bgr=None, crop_bgr=None, crop_jpeg=crop)
 
 
 def _similar_size(a, b) -> bool:

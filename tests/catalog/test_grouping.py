@@ -1,8 +1,16 @@
-"""Grouping rules that hold whatever the vectors: constraints are never broken."""
+"""Grouping rules that hold whatever the vectors: constraints are never broken, chains of
+look-alikes do not make one person, curated people never merge."""
 
 import numpy as np
 
-from catalog.grouping import group_vectors
+from catalog.grouping import (
+    METHODS,
+    TrackSet,
+    group_catalog,
+    group_vectors,
+    place_tracks,
+    track_template,
+)
 
 
 def _unit(vectors):
@@ -30,3 +38,70 @@ def test_close_vectors_group_and_far_ones_do_not():
     for algorithm in ("dbscan", "agglomerative", "hdbscan"):
         labels = group_vectors(vectors, [], algorithm=algorithm, distance_threshold=0.3)
         assert labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2]
+
+
+def _tracks(vectors, videos=None, frames=None) -> TrackSet:
+    count = len(vectors)
+    return TrackSet(
+        _unit(vectors),
+        list(videos or range(count)),
+        list(frames or [frozenset({i}) for i in range(count)]),
+    )
+
+
+def _chain(count: int, step: float):
+    """Unit vectors each `step` radians from the last: neighbours close, ends far apart."""
+    return _at_angles(np.arange(count) * step)
+
+
+def _at_angles(angles):
+    angles = np.asarray(angles, dtype=float)
+    count = len(angles)
+    return np.stack([np.cos(angles), np.sin(angles), np.zeros(count)], axis=1)
+
+
+def test_single_linkage_chains_look_alikes_and_the_other_methods_do_not():
+    # six tracks 0.25 rad apart: each within 0.04 of its neighbour, the ends 0.9 apart
+    tracks = _tracks(_chain(6, 0.25))
+    assert len(set(group_catalog(tracks, "single", 0.1).tolist())) == 1
+    for method in ("average", "knn"):
+        assert len(set(group_catalog(tracks, method, 0.1).tolist())) > 1
+
+
+def test_no_method_groups_tracks_seen_in_one_frame():
+    tracks = _tracks([[1, 0, 0], [1, 0.01, 0], [0, 1, 0]], videos=[7, 7, 7],
+                     frames=[frozenset({1, 2}), frozenset({2, 3}), frozenset({9})])  # fmt: skip
+    for method in METHODS:
+        labels = group_catalog(tracks, method, 0.5)
+        assert labels[0] != labels[1]
+
+
+def test_a_person_who_gains_a_track_can_merge_with_another_person_it_now_matches():
+    # a and b are 0.30 apart; the new track sits between them, 0.06 from a and 0.10 from b: it
+    # joins a, and a (now two tracks, 0.20 from b on average) and b become one person
+    tracks = _tracks(_at_angles([0.0, 0.35, 0.8]))
+    placed = place_tracks(tracks, [1], {"a": [0], "b": [2]}, method="average", threshold=0.22)
+    assert [(sorted(rows), key) for rows, key in placed] == [([0, 1, 2], "a")]
+
+
+def test_two_curated_people_never_merge_whatever_joins_them():
+    tracks = _tracks(_at_angles([0.0, 0.35, 0.8]))
+    placed = place_tracks(
+        tracks, [1], {"a": [0], "b": [2]}, method="average", threshold=0.22, curated={"a", "b"}
+    )
+    assert [(sorted(rows), key) for rows, key in placed] == [([0, 1], "a")]
+
+
+def test_a_track_kept_apart_from_a_person_never_joins_them_however_close():
+    # a curator's "not this person": the new track 0 is nearly person a's track 1, but apart
+    tracks = _tracks(_at_angles([0.0, 0.02, 1.5]))
+    tracks.apart = {0: {1}}
+    for method in METHODS:
+        placed = place_tracks(tracks, [0], {"a": [1], "b": [2]}, method=method, threshold=0.3)
+        assert [(sorted(rows), key) for rows, key in placed] == [([0], None)]
+
+
+def test_a_track_template_leaves_out_faces_far_worse_than_the_best():
+    good, blurred = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    template = track_template(np.stack([good, good, blurred]), [0.8, 0.7, 0.2])
+    assert np.allclose(template, good)

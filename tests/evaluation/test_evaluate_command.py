@@ -30,6 +30,9 @@ def test_every_accuracy_target_is_met_on_the_shared_data(evaluation):
     assert result["people"]["bcubed"]["f"] >= 0.97
     assert result["people"]["merged_people"] == []  # no two labeled people in one person
     assert result["people_after_recluster"]["bcubed"]["f"] >= 0.97
+    assert result["people"]["impure_tracks"] == []  # no track switched identity
+    assert result["threshold_sweep"]["plateau"]["largest_change"] <= 0.01
+    assert result["search"]["false_matches"] == []  # absent people are "not in the catalog"
 
 
 def test_each_figure_is_measured_on_all_the_labeled_data(evaluation):
@@ -59,7 +62,7 @@ def test_the_report_shows_people_charts_and_figures(evaluation):
     _, report_dir = evaluation
     html = (report_dir / "index.html").read_text()
     assert "barack_obama" in html and "friends_poker.mp4" in html
-    for chart in ("distances.png", "precision_recall.png"):
+    for chart in ("distances.png", "precision_recall.png", "f_over_threshold.png"):
         assert (report_dir / chart).stat().st_size > 10_000 and chart in html
     crops = list((report_dir / "faces").glob("*.jpg"))
     assert len(crops) >= 40 and all(f"faces/{c.name}" in html for c in crops[:5])

@@ -87,7 +87,7 @@ def test_a_long_steady_track_keeps_several_faces_and_absorbs_most_frames(face_en
     assert all(face.embedding is not None for face in track.best_faces)
     qualities = [face.quality for face in track.best_faces]
     assert qualities == sorted(qualities, reverse=True)
-    # start + a check every 3 s + the kept faces: far fewer than one per detection
+    # start + a check every second + the kept faces: far fewer than one per detection
     assert found.faces_embedded <= found.faces_detected // 3
 
 

@@ -4,7 +4,7 @@ The dataset is ingested into a throwaway catalog (a temporary data folder: its o
 database, media and index), never into the user's own. The command re-runs itself in a child
 process pointed at that folder; the child writes its result as JSON, the parent prints it.
 Every face-engine setting from the environment applies, so configurations compare by running
-e.g. `FRAME_SAMPLE_FPS=2 CLUSTERING_ALGORITHM=agglomerative manage.py evaluate DATA`.
+e.g. `FRAME_SAMPLE_FPS=2 CLUSTERING_ALGORITHM=average manage.py evaluate DATA`.
 """
 
 import json
