@@ -116,7 +116,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Every page and every media file needs a logged-in user (the API and the admin answer
+    # for themselves); a service's error on a page becomes a message, not a 500.
+    "faaaaaces.middleware.LoginRequiredMiddleware",
+    "faaaaaces.middleware.ServiceErrorMiddleware",
 ]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
 
 ROOT_URLCONF = "faaaaaces.urls"
 
@@ -166,6 +174,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
