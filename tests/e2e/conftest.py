@@ -123,6 +123,7 @@ def shot(page, output_path):
     def take(name: str) -> None:
         page.screenshot(path=str(Path(output_path) / f"{name}.png"), full_page=True)
 
+    take.folder = Path(output_path)
     return take
 
 
