@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils._os import safe_join
 from django.views.decorators.http import require_safe
@@ -20,7 +21,7 @@ CHUNK_BYTES = 256 * 1024
 def _media_file(path: str) -> Path:
     try:
         full = Path(safe_join(settings.MEDIA_ROOT, path))  # refuses ../ and absolute paths
-    except ValueError as error:
+    except (SuspiciousFileOperation, ValueError) as error:
         raise Http404("No such file.") from error
     if not full.is_file():
         raise Http404("No such file.")
