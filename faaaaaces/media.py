@@ -1,5 +1,6 @@
-"""Media files (videos, face crops) of local storage, to logged-in users only, with HTTP range
-requests so that a video player seeks without downloading the whole file.
+"""Media files (videos, face crops) of local storage, to logged-in users only (a browser's
+session, or a script's API token, since the API hands out crop URLs), with HTTP range requests
+so that a video player seeks without downloading the whole file.
 
 Pages always link media through `field.url`: with S3 storage that is a short-lived presigned URL
 and this view is not used."""
@@ -9,10 +10,14 @@ import re
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils._os import safe_join
 from django.views.decorators.http import require_safe
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024
@@ -50,8 +55,20 @@ def _read(full: Path, first: int, length: int):
             yield chunk
 
 
+def _logged_in(request) -> bool:
+    if request.user.is_authenticated:
+        return True
+    try:
+        return TokenAuthentication().authenticate(request) is not None
+    except AuthenticationFailed:
+        return False
+
+
+@login_not_required  # checked here, so that an API token is accepted too
 @require_safe
 def serve_media(request, path: str):
+    if not _logged_in(request):
+        return redirect_to_login(request.get_full_path())
     full = _media_file(path)
     size = full.stat().st_size
     content_type = mimetypes.guess_type(full.name)[0] or "application/octet-stream"

@@ -50,6 +50,14 @@ def test_an_anonymous_visitor_gets_no_media_file(client, media_file):
     assert response.status_code == 302 and response["Location"].startswith("/login/")
 
 
+def test_a_script_with_an_api_token_gets_media_and_a_wrong_token_does_not(
+    api_client, client, media_file
+):
+    assert api_client.get(media_file).status_code == 200  # the API hands out crop URLs
+    response = client.get(media_file, HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
 def test_a_logged_in_user_gets_the_whole_file(logged_in, media_file):
     response = logged_in.get(media_file)
     assert response.status_code == 200
