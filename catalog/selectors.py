@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from catalog.models import Face, Person, Track, Video
 
 GALLERY_FILTERS = ("all", "named", "unnamed", "hidden")
 GALLERY_SORTS = ("appearances", "name", "newest")
 BEST_CROPS_PER_VIDEO = 6
+FACES_PER_VIDEO_SHOWN = 12
+
+# What a page needs of a face to show it (never the embedding).
+FACE_FIELDS_SHOWN = ("id", "video_id", "track_id", "person_id", "time_s", "quality", "crop")
+
+
+def faces_shown() -> QuerySet[Face]:
+    return Face.objects.only(*FACE_FIELDS_SHOWN)
 
 
 def people_with_counts() -> QuerySet[Person]:
+    # The cover faces are fetched for the rows asked for only (a join here would put each
+    # cover's columns into the GROUP BY of every person).
     return (
         Person.objects.annotate(
-            face_count=Count("faces", distinct=True),
+            face_count=Count("faces"),
             video_count=Count("faces__video", distinct=True),
         )
-        .select_related("cover_face")
+        .prefetch_related(Prefetch("cover_face", queryset=faces_shown()))
         .order_by("-face_count", "id")
     )
 
@@ -64,15 +74,17 @@ def videos_with_counts() -> QuerySet[Video]:
 
 
 def recent_videos(limit: int = 50) -> QuerySet[Video]:
-    return videos_with_counts()[:limit]
+    """The newest videos with their counts (counted for those videos only)."""
+    newest = list(Video.objects.order_by("-created_at").values_list("id", flat=True)[:limit])
+    return videos_with_counts().filter(id__in=newest)
 
 
 def video_thumbnails(videos) -> dict[int, Face]:
     """The best face of each of these videos, as its thumbnail."""
-    best: dict[int, Face] = {}
-    for face in Face.objects.filter(video__in=videos).order_by("video_id", "-quality"):
-        best.setdefault(face.video_id, face)
-    return best
+    best = Face.objects.filter(video=OuterRef("pk")).order_by("-quality").values("id")[:1]
+    ids = Video.objects.filter(id__in=[v.id for v in videos]).annotate(face_id=Subquery(best))
+    faces = faces_shown().in_bulk([face_id for _, face_id in ids.values_list("id", "face_id")])
+    return {face.video_id: face for face in faces.values()}
 
 
 def resolve_person(reference: str) -> Person | None:
@@ -109,30 +121,50 @@ class Span:
 
 @dataclass
 class VideoAppearance:
-    video: Video
+    video_id: int
+    video: Video | None = None
     spans: list[Span] = field(default_factory=list)
-    faces: list[Face] = field(default_factory=list)
+    faces: list[Face] = field(default_factory=list)  # the best ones, in time order
+    face_count: int = 0
 
     @property
     def on_screen_s(self) -> float:
         return sum(s.duration_s for s in self.spans)
 
     @property
-    def best_faces(self) -> list[Face]:
-        return sorted(self.faces, key=lambda f: -f.quality)[:BEST_CROPS_PER_VIDEO]
+    def more_faces(self) -> int:
+        return self.face_count - len(self.faces)
 
 
-def person_appearances(person: Person) -> list[VideoAppearance]:
-    """Every video the person is in, with the time span of each of their tracks and their faces,
-    in the order the videos were added."""
+def person_appearances(person: Person, all_faces_of_video: int | None = None):
+    """Every video the person is in, the one where they are on screen longest first, with the
+    time span of each of their tracks and their best faces (all of them for the video
+    `all_faces_of_video`). Videos are filled in by `fill_appearances`, for the page shown."""
     by_video: dict[int, VideoAppearance] = {}
-    faces = person.faces.select_related("video").order_by("video_id", "time_s")
-    for face in faces:
-        by_video.setdefault(face.video_id, VideoAppearance(face.video)).faces.append(face)
-    tracks = Track.objects.filter(id__in=faces.values("track_id")).order_by("start_time_s")
+    tracks = Track.objects.filter(faces__person=person).distinct().order_by("start_time_s")
     for video_id, start_s, end_s in tracks.values_list("video_id", "start_time_s", "end_time_s"):
-        by_video[video_id].spans.append(Span(start_s, end_s))
-    return sorted(by_video.values(), key=lambda a: a.video.created_at)
+        by_video.setdefault(video_id, VideoAppearance(video_id)).spans.append(Span(start_s, end_s))
+    for video_id, face_id, quality in person.faces.values_list("video_id", "id", "quality"):
+        appearance = by_video.setdefault(video_id, VideoAppearance(video_id))
+        appearance.face_count += 1
+        appearance.faces.append((quality, face_id))
+    for appearance in by_video.values():
+        best = sorted(appearance.faces, reverse=True)
+        if appearance.video_id != all_faces_of_video:
+            best = best[:FACES_PER_VIDEO_SHOWN]
+        appearance.faces = [face_id for _, face_id in best]
+    return sorted(by_video.values(), key=lambda a: (-a.on_screen_s, a.video_id))
+
+
+def fill_appearances(appearances: list[VideoAppearance]) -> list[VideoAppearance]:
+    """The videos and faces of these appearances, loaded in two queries."""
+    videos = Video.objects.in_bulk([a.video_id for a in appearances])
+    faces = faces_shown().in_bulk([f for a in appearances for f in a.faces])
+    for appearance in appearances:
+        appearance.video = videos[appearance.video_id]
+        shown = [faces[f] for f in appearance.faces if f in faces]
+        appearance.faces = sorted(shown, key=lambda f: f.time_s)
+    return appearances
 
 
 @dataclass(frozen=True)
@@ -142,35 +174,42 @@ class Companion:
     videos: int
 
 
-def _overlap_s(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+# Pairs of tracks of one video that overlap in time, one of this person's and one of someone
+# else's, with the seconds they overlap; summed per other person. One query: only the tracks
+# that overlap are compared (the track table's index starts with the video).
+APPEARS_WITH_SQL = """
+WITH mine AS (
+    SELECT DISTINCT t.id, t.video_id, t.start_time_s AS s, t.end_time_s AS e
+    FROM catalog_track t JOIN catalog_face f ON f.track_id = t.id
+    WHERE f.person_id = %(person)s
+), pairs AS (
+    SELECT DISTINCT m.id AS mine_id, t.id AS other_id, t.video_id, f.person_id,
+        (CASE WHEN m.e < t.end_time_s THEN m.e ELSE t.end_time_s END)
+        - (CASE WHEN m.s > t.start_time_s THEN m.s ELSE t.start_time_s END) AS shared_s
+    FROM mine m
+    JOIN catalog_track t ON t.video_id = m.video_id
+        AND t.start_time_s < m.e AND t.end_time_s > m.s AND t.id <> m.id
+    JOIN catalog_face f ON f.track_id = t.id
+    WHERE f.person_id IS NOT NULL AND f.person_id <> %(person)s
+)
+SELECT person_id, SUM(shared_s) AS together_s, COUNT(DISTINCT video_id) AS videos
+FROM pairs GROUP BY person_id ORDER BY together_s DESC, person_id LIMIT %(limit)s
+"""
 
 
 def appears_with(person: Person, limit: int = 8) -> list[Companion]:
     """The people most often on screen at the same time as this one (their tracks overlap in
     time in the same video), with the seconds they share."""
-    mine = defaultdict(list)
-    for video_id, start_s, end_s in Track.objects.filter(
-        id__in=person.faces.values("track_id")
-    ).values_list("video_id", "start_time_s", "end_time_s"):
-        mine[video_id].append((start_s, end_s))
-    others = (
-        Face.objects.filter(video_id__in=list(mine), person__isnull=False)
-        .exclude(person=person)
-        .values_list("person_id", "video_id", "track__start_time_s", "track__end_time_s")
-        .distinct()
-    )
-    together: dict[int, float] = defaultdict(float)
-    videos: dict[int, set[int]] = defaultdict(set)
-    for person_id, video_id, start_s, end_s in others:
-        shared = sum(_overlap_s((start_s, end_s), span) for span in mine[video_id])
-        if shared > 0:
-            together[person_id] += shared
-            videos[person_id].add(video_id)
-    ranked = sorted(together, key=lambda p: -together[p])[:limit]
-    people = Person.objects.select_related("cover_face").in_bulk(ranked)
+    with connection.cursor() as cursor:
+        cursor.execute(APPEARS_WITH_SQL, {"person": person.id, "limit": limit})
+        rows = cursor.fetchall()
+    people = Person.objects.prefetch_related(
+        Prefetch("cover_face", queryset=faces_shown())
+    ).in_bulk([row[0] for row in rows])
     return [
-        Companion(people[p], round(together[p], 1), len(videos[p])) for p in ranked if p in people
+        Companion(people[p], round(together_s, 1), videos)
+        for p, together_s, videos in rows
+        if p in people
     ]
 
 

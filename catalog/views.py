@@ -16,6 +16,7 @@ from catalog.models import Person, Video
 from catalog.services import curation
 
 PEOPLE_PER_PAGE = 48
+VIDEOS_PER_PERSON_PAGE = 10
 
 
 @require_GET
@@ -37,14 +38,20 @@ def gallery(request):
 @require_GET
 def person_detail(request, person_id: int):
     person = get_object_or_404(Person.objects.select_related("cover_face"), pk=person_id)
-    appearances = selectors.person_appearances(person)
+    all_faces_of = request.GET.get("all", "")
+    appearances = selectors.person_appearances(
+        person, int(all_faces_of) if all_faces_of.isdigit() else None
+    )
+    page = Paginator(appearances, VIDEOS_PER_PERSON_PAGE).get_page(request.GET.get("page"))
+    selectors.fill_appearances(page.object_list)
     return render(
         request,
         "catalog/person.html",
         {
             "person": person,
-            "appearances": appearances,
-            "face_count": sum(len(a.faces) for a in appearances),
+            "page": page,
+            "video_count": len(appearances),
+            "face_count": sum(a.face_count for a in appearances),
             "companions": selectors.appears_with(person),
             "people_to_pick": selectors.people_to_pick(),
         },
@@ -127,7 +134,7 @@ def person_export(request, person_id: int, file_format: str):
 @require_GET
 def video_detail(request, video_id: int):
     video = get_object_or_404(Video, pk=video_id)
-    faces = video.faces.select_related("person").order_by("time_s")
+    faces = selectors.faces_shown().filter(video=video).select_related("person").order_by("time_s")
     return render(
         request,
         "catalog/video.html",
@@ -137,7 +144,7 @@ def video_detail(request, video_id: int):
             "faces": faces,
             # The jobs that brought the video in (ingestion's rows, read through the relation).
             "jobs": video.jobs.order_by("-created_at"),
-            "duration_s": video.duration_s or max((f.time_s for f in faces), default=1.0),
+            "duration_s": video.duration_s or max((f.time_s for f in faces), default=1.0) + 1,
             "start_s": _start_time(request.GET.get("t")),
         },
     )
