@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from catalog.models import Face, Person, Track, Video
 
@@ -39,10 +48,28 @@ def people_for_gallery() -> QuerySet[Person]:
     return people_with_counts().filter(hidden=False)
 
 
-def gallery_people(show: str = "all", sort: str = "appearances") -> QuerySet[Person]:
-    """The gallery: `show` one of GALLERY_FILTERS ("all" leaves hidden people out), `sort` one of
-    GALLERY_SORTS (named people first, alphabetically, for "name")."""
-    people = people_with_counts()
+class _Ordered:
+    """The ids of a gallery's people in order, with their number counted apart: the paginator
+    then counts with a plain COUNT and slices only ids (no per-person counts for every row)."""
+
+    def __init__(self, ids: QuerySet, total: int) -> None:
+        self.ids, self.total = ids, total
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, key):
+        return list(self.ids[key])
+
+
+def gallery_people(show: str = "all", sort: str = "appearances") -> _Ordered:
+    """The gallery's people, as ids to paginate (`people_by_ids` loads a page of them): `show`
+    one of GALLERY_FILTERS ("all" leaves hidden people out), `sort` one of GALLERY_SORTS (named
+    people first, alphabetically, for "name")."""
+    people = Person.objects.all()
     if show == "hidden":
         people = people.filter(hidden=True)
     else:
@@ -52,10 +79,21 @@ def gallery_people(show: str = "all", sort: str = "appearances") -> QuerySet[Per
         elif show == "unnamed":
             people = people.filter(name="")
     if sort == "name":
-        return people.annotate(unnamed=Q(name="")).order_by("unnamed", "name", "id")
-    if sort == "newest":
-        return people.order_by("-created_at", "-id")
-    return people
+        unnamed = ExpressionWrapper(Q(name=""), output_field=BooleanField())
+        ordered = people.alias(unnamed=unnamed).order_by("unnamed", "name", "id")
+    elif sort == "newest":
+        ordered = people.order_by("-created_at", "-id")
+    else:
+        # Grouped by id alone (annotating the rows would group by every column).
+        ordered = people.values("id").annotate(face_count=Count("faces"))
+        ordered = ordered.order_by("-face_count", "id")
+    return _Ordered(ordered.values_list("id", flat=True), people.count())
+
+
+def people_by_ids(ids: list[int]) -> list[Person]:
+    """These people with their counts and cover faces, in the order given."""
+    found = people_with_counts().in_bulk(ids)
+    return [found[i] for i in ids if i in found]
 
 
 def catalog_counts() -> dict[str, int]:
@@ -97,13 +135,14 @@ def resolve_person(reference: str) -> Person | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def people_to_pick(limit: int = 500) -> QuerySet[Person]:
-    """People offered when picking a target (merge, move): named ones first, then the biggest."""
-    return (
-        Person.objects.filter(hidden=False)
-        .annotate(face_count=Count("faces"), unnamed=Q(name=""))
-        .order_by("unnamed", "name", "-face_count")[:limit]
-    )
+def people_to_pick(typed: str, limit: int = 20) -> QuerySet[Person]:
+    """People offered while a curator types a target's name (merge, move): named people whose
+    name contains what was typed, or the person of that #number."""
+    typed = typed.strip().lstrip("#")
+    people = Person.objects.filter(hidden=False)
+    if typed.isdigit():
+        return people.filter(pk=int(typed))
+    return people.filter(name__icontains=typed).exclude(name="").order_by("name", "id")[:limit]
 
 
 # --- A person's page ----------------------------------------------------------------------------
@@ -248,7 +287,7 @@ def video_lanes(video: Video) -> list[Lane]:
     """Who is on screen when: one lane per person (faces of no person in a last lane), the
     person on screen longest first."""
     person_of_track = dict(
-        Face.objects.filter(video=video).values_list("track_id", "person_id").distinct()
+        Face.objects.filter(video=video).order_by().values_list("track_id", "person_id").distinct()
     )
     people = Person.objects.in_bulk({p for p in person_of_track.values() if p is not None})
     lanes: dict[int | None, Lane] = {}

@@ -5,7 +5,9 @@ from catalog import views
 app_name = "catalog"
 urlpatterns = [
     path("people/", views.gallery, name="gallery"),
+    path("people/pick.json", views.people_to_pick, name="people-to-pick"),
     path("people/<id:person_id>/", views.person_detail, name="person"),
+    path("people/<id:person_id>/appears-with", views.person_appears_with, name="appears-with"),
     # One view per curator's action; the actions curation adds later get theirs beside these.
     path("people/<id:person_id>/rename", views.person_rename, name="person-rename"),
     path("people/<id:person_id>/hide", views.person_hide, name="person-hide"),

@@ -17,6 +17,8 @@ from catalog.services import curation
 
 PEOPLE_PER_PAGE = 48
 VIDEOS_PER_PERSON_PAGE = 10
+FACES_PER_VIDEO_PAGE = 60
+LANES_PER_VIDEO_PAGE = 40
 
 
 @require_GET
@@ -28,6 +30,7 @@ def gallery(request):
     page = Paginator(selectors.gallery_people(show, sort), PEOPLE_PER_PAGE).get_page(
         request.GET.get("page")
     )
+    page.object_list = selectors.people_by_ids(page.object_list)
     return render(
         request,
         "catalog/gallery.html",
@@ -52,9 +55,26 @@ def person_detail(request, person_id: int):
             "page": page,
             "video_count": len(appearances),
             "face_count": sum(a.face_count for a in appearances),
-            "companions": selectors.appears_with(person),
-            "people_to_pick": selectors.people_to_pick(),
         },
+    )
+
+
+@require_GET
+def people_to_pick(request):
+    """Names for the person picker, as the curator types (`?q=`)."""
+    people = selectors.people_to_pick(request.GET.get("q", ""))
+    return JsonResponse({"people": [{"id": p.id, "name": p.name} for p in people]})
+
+
+@require_GET
+def person_appears_with(request, person_id: int):
+    """Who appears with the person: asked for by the person's page once it has loaded, since
+    for someone in hundreds of videos it takes longer than the rest of the page."""
+    person = get_object_or_404(Person, pk=person_id)
+    return render(
+        request,
+        "catalog/_appears_with.html",
+        {"person": person, "companions": selectors.appears_with(person)},
     )
 
 
@@ -135,16 +155,25 @@ def person_export(request, person_id: int, file_format: str):
 def video_detail(request, video_id: int):
     video = get_object_or_404(Video, pk=video_id)
     faces = selectors.faces_shown().filter(video=video).select_related("person").order_by("time_s")
+    face_count = faces.count()
+    if request.GET.get("faces") != "all":
+        faces = faces[:FACES_PER_VIDEO_PAGE]
+    lanes = selectors.video_lanes(video)
+    lane_count = len(lanes)
+    if request.GET.get("lanes") != "all":
+        lanes = lanes[:LANES_PER_VIDEO_PAGE]
     return render(
         request,
         "catalog/video.html",
         {
             "video": video,
-            "lanes": selectors.video_lanes(video),
+            "lanes": lanes,
+            "lane_count": lane_count,
             "faces": faces,
+            "face_count": face_count,
             # The jobs that brought the video in (ingestion's rows, read through the relation).
             "jobs": video.jobs.order_by("-created_at"),
-            "duration_s": video.duration_s or max((f.time_s for f in faces), default=1.0) + 1,
+            "duration_s": video.duration_s or max((f.time_s for f in faces), default=0.0) + 1,
             "start_s": _start_time(request.GET.get("t")),
         },
     )

@@ -140,3 +140,21 @@ def test_people_on_screen_together_appear_with_each_other(db):
     assert [c.person.name for c in appears_with(bob)] == ["Ada", "Cy"]
     video.delete()
     Person.objects.filter(id__in=[ada.id, bob.id, cy.id]).delete()
+
+
+def test_the_person_picker_offers_named_people_as_the_curator_types(curator):
+    obama = person_at("slideshow_1.mp4", 1.0)
+    curator.post(f"/people/{obama.id}/rename", {"name": "Barack Obama"})
+    assert curator.get("/people/pick.json?q=obam").json()["people"] == [
+        {"id": obama.id, "name": "Barack Obama"}
+    ]
+    assert curator.get(f"/people/pick.json?q=%23{obama.id}").json()["people"][0]["id"] == obama.id
+    assert curator.get("/people/pick.json?q=zzz").json()["people"] == []
+
+
+def test_the_person_page_loads_who_they_appear_with_apart(curator):
+    obama = person_at("slideshow_1.mp4", 1.0)
+    page = curator.get(f"/people/{obama.id}/").content.decode()
+    assert f'data-url="/people/{obama.id}/appears-with"' in page
+    fragment = curator.get(f"/people/{obama.id}/appears-with").content.decode()
+    assert "Appears with" in fragment  # nobody else is on screen with him in the slideshows
