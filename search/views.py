@@ -11,6 +11,9 @@ from catalog.models import Face, Person
 from search.services.photo_search import PersonMatch, search_by_photo, search_like_face
 
 TOP_PEOPLE = 10
+# Scores are calibrated so that 0.5 sits at the recognition model's own "same person"
+# threshold: people under it are shown apart, as probably someone else.
+LIKELY_SCORE = 0.5
 
 
 def _results_context(matches: list[PersonMatch]) -> dict:
@@ -18,15 +21,18 @@ def _results_context(matches: list[PersonMatch]) -> dict:
     people = Person.objects.select_related("cover_face").in_bulk([m.person_id for m in matches])
     face_ids = [f.face_id for m in matches for f in m.best_faces]
     faces = Face.objects.in_bulk(face_ids)
+    results = [
+        {
+            "match": match,
+            "person": people.get(match.person_id),
+            "faces": [(f, faces[f.face_id]) for f in match.best_faces if f.face_id in faces],
+        }
+        for match in matches
+    ]
     return {
-        "results": [
-            {
-                "match": match,
-                "person": people.get(match.person_id),
-                "faces": [(f, faces[f.face_id]) for f in match.best_faces if f.face_id in faces],
-            }
-            for match in matches
-        ]
+        "likely": [r for r in results if r["match"].score >= LIKELY_SCORE],
+        "unlikely": [r for r in results if r["match"].score < LIKELY_SCORE],
+        "likely_score": LIKELY_SCORE,
     }
 
 
