@@ -33,7 +33,7 @@ test: install
 test-e2e: install
 	@test -x /usr/bin/chromium || { echo "Chromium is needed: apt-get install chromium"; exit 1; }
 	rm -rf test-results/e2e
-	$(VENV)/bin/pytest tests/e2e --e2e --output test-results/e2e
+	$(VENV)/bin/pytest tests/e2e --e2e
 
 # ruff, and the import contracts of pyproject.toml (one direction of flow between the layers).
 lint: $(VENV)/.installed

@@ -115,7 +115,12 @@ const FaaaaacesAdd = (() => {
       if (urls.length) addUrls(urls, batchForm.dataset.url, document.getElementById("batch-results"));
     });
 
-    poll(() => `${jobsUrl}?ids=${[...rows.keys()].join(",")}`, (data) => {
+    // Only the jobs still running are asked about.
+    const running = () => [...rows].filter(([, row]) => !["done", "failed"].includes(row.dataset.status));
+    poll(() => {
+      const ids = running().map(([id]) => id);
+      return ids.length ? `${jobsUrl}?ids=${ids.join(",")}` : null;
+    }, (data) => {
       (data.jobs || []).forEach((job) => rows.has(job.id) && renderJob(job, rows.get(job.id)));
     }, 1000);
   }

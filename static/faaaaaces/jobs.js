@@ -52,9 +52,12 @@ const FaaaaacesJobs = (() => {
     let stopped = false;
     const tick = async () => {
       if (stopped) return;
+      const address = url(); // null: nothing to ask about yet
       try {
-        const response = await fetch(url(), { headers: { Accept: "application/json" } });
-        if (response.ok) onData(await response.json());
+        if (address) {
+          const response = await fetch(address, { headers: { Accept: "application/json" } });
+          if (response.ok) onData(await response.json());
+        }
       } catch (e) { /* the next tick tries again */ }
       setTimeout(tick, everyMs);
     };

@@ -2,9 +2,12 @@
 `make run` starts it (web server, django-q2 worker, index owner), on a throwaway data folder.
 
 Run with `make test-e2e`. Screenshots go to each test's folder under test-results/e2e/.
+Playwright is driven directly (no pytest plugin: pytest-playwright empties test-results/ on
+every pytest run, the browser-less ones included).
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -15,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.conftest import PEOPLE, REPO, VIDEOS
 
@@ -111,19 +115,43 @@ def base_url(app):
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+def browser():
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser, base_url):
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()
+
+
+@pytest.fixture
+def output_path(request) -> Path:
+    """This test's folder for screenshots: test-results/e2e/<module>-<test>/."""
+    name = f"{request.node.module.__name__.rsplit('.', 1)[-1]}-{request.node.name}"
+    folder = REPO / "test-results" / "e2e" / re.sub(r"[^\w.-]+", "-", name).strip("-")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
 def shot(page, output_path):
     """Save a screenshot of the page under the test's output folder."""
-    Path(output_path).mkdir(parents=True, exist_ok=True)
 
     def take(name: str) -> None:
-        page.screenshot(path=str(Path(output_path) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(output_path / f"{name}.png"), full_page=True)
 
-    take.folder = Path(output_path)
+    take.folder = output_path
     return take
 
 
