@@ -41,9 +41,10 @@ def search_page(request):
     context = {}
     face_id = request.GET.get("face", "")
     if face_id.isdigit():
-        context["like_face"] = Face.objects.filter(pk=int(face_id)).select_related("person").first()
+        like_face = Face.objects.filter(pk=int(face_id)).select_related("person").first()
         context.update(_results_context(search_like_face(int(face_id), TOP_PEOPLE)))
-        context["searched"] = True
+        # Each person found can take the face's own person in: a merge picked by face.
+        context.update(like_face=like_face, merge_from=like_face.person, searched=True)
     return render(request, "search/search.html", context)
 
 

@@ -4,6 +4,7 @@
 import pytest
 from django.core.management import call_command
 
+from catalog.models import Person
 from tests.conftest import PEOPLE, SHARED_DATA, VIDEOS, empty_catalog, person_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -63,3 +64,11 @@ def test_more_like_this_face_lists_people_like_a_crop(curator):
     rose = person_at("slideshow_1.mp4", 10.0)
     page = curator.get(f"/search/?face={rose.faces.first().id}").content.decode()
     assert "People found" in page and rose.faces.first().crop.url in page
+
+
+def test_a_person_can_be_merged_into_someone_picked_by_face(curator):
+    kit = person_at("slideshow_1.mp4", 7.0)
+    page = curator.get(f"/search/?face={kit.faces.first().id}").content.decode()
+    others = [p for p in Person.objects.exclude(pk=kit.id) if f'value="#{p.id}"' in page]
+    assert others, "no merge button for the people found"
+    assert f'action="/people/{kit.id}/merge"' in page
