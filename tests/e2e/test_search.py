@@ -42,3 +42,17 @@ def test_pages_fit_a_phone_screen(catalog_page, shot, path):
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     shot("phone")
     assert scroll_width <= 375, f"{path} is {scroll_width}px wide on a 375px screen"
+
+
+def test_a_person_and_a_video_fit_a_phone_screen(catalog_page, shot):
+    page = catalog_page
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/people/")
+    page.locator(".card.person").first.click()
+    expect(page.get_by_label("Name")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shot("person")
+    page.locator(".panel h3 a").first.click()
+    expect(page.locator("#player")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shot("video")
