@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-stack lint format clean
+.PHONY: install run test test-stack test-e2e lint format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -28,6 +28,13 @@ run: install
 test: install
 	$(VENV)/bin/pytest
 
+# The pages in a real browser (Debian's Chromium at /usr/bin/chromium: apt-get install chromium)
+# against the platform as `make run` starts it; screenshots in test-results/e2e/<test>/.
+test-e2e: install
+	@test -x /usr/bin/chromium || { echo "Chromium is needed: apt-get install chromium"; exit 1; }
+	rm -rf test-results/e2e
+	$(VENV)/bin/pytest tests/e2e --e2e
+
 # ruff, and the import contracts of pyproject.toml (one direction of flow between the layers).
 # The production stack's profile: Postgres and Redis (Debian packages), S3 through moto's server,
 # two django-q2 workers; the plugin starts the servers on 127.0.0.1 and stops them afterwards.
@@ -44,4 +51,4 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

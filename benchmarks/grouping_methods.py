@@ -35,6 +35,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from ingestion.services.engine import get_face_engine  # noqa: E402
+
 from catalog import grouping  # noqa: E402
 from catalog.grouping import (  # noqa: E402
     METHODS,
@@ -52,7 +54,6 @@ from evaluation.scoring import (  # noqa: E402
 )
 from evaluation.variants import make_variants  # noqa: E402
 from ingestion.pipeline.video import process_video  # noqa: E402
-from ingestion.services.engine import get_face_engine  # noqa: E402
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov"}
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path, register_converter
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -9,7 +9,8 @@ from apitools import IdConverter
 from catalog import api as catalog_api
 from catalog import api_people
 from faaaaaces.api_tokens import TokenView
-from faaaaaces.views import home
+from faaaaaces.media import serve_media
+from faaaaaces.views import dashboard
 from ingestion import api as ingestion_api
 from search import api as search_api
 
@@ -41,12 +42,16 @@ api_urls = [
 ]
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("ingestion.urls")),
+    path("", include("catalog.urls")),
+    path("", include("search.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_urls)),
 ]
 if settings.FAAAAACES_STORAGE == "local":
-    # Local media (face crops) is served by Django itself; S3/MinIO serve their own URLs.
-    urlpatterns.append(
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
-    )
+    # Local media (videos, face crops) to logged-in users only, with range requests for the
+    # player; S3/MinIO give short-lived presigned URLs of their own.
+    urlpatterns.append(re_path(r"^media/(?P<path>.+)$", serve_media, name="media"))

@@ -1,22 +1,30 @@
-"""Project-wide pages: the home page, which shows what every app holds, and the error pages
-(JSON in the API's error format under /api/, Django's usual pages elsewhere)."""
+"""Project-wide pages: the dashboard, which brings together what every app holds (counts, recent
+videos, jobs), and the error pages (JSON in the API's error format under /api/, Django's usual
+pages elsewhere)."""
 
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views import defaults
+from django.views.decorators.http import require_GET
 
-from catalog import selectors
-from ingestion.models import IngestJob
+from catalog import selectors as catalog
+from ingestion import selectors as jobs
+
+RECENT_VIDEOS = 8
 
 
-def home(request):
+@require_GET
+def dashboard(request):
+    videos = list(catalog.recent_videos(RECENT_VIDEOS))
     return render(
         request,
-        "home.html",
+        "dashboard.html",
         {
-            "videos": selectors.recent_videos(),
-            "people": selectors.people_for_gallery(),
-            "jobs": IngestJob.objects.all()[:10],
+            "counts": catalog.catalog_counts(),
+            "videos": videos,
+            "thumbnails": catalog.video_thumbnails(videos),
+            "jobs_in_progress": jobs.jobs_in_progress(),
+            "failed_jobs": jobs.failed_jobs(),
         },
     )
 

@@ -12,6 +12,19 @@ PEOPLE = SHARED_DATA / "people"
 # The data folder of a test run is set in the conftest.py at the top of the repository.
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--e2e", action="store_true", help="also run tests/e2e: the pages in a real Chromium"
+    )
+
+
+def pytest_ignore_collect(collection_path, config):
+    # The browser tests need Chromium and a running server: `make test-e2e` runs them.
+    if collection_path.name == "e2e" and not config.getoption("--e2e"):
+        return True
+    return None
+
+
 def pytest_configure(config):
     if not VIDEOS.is_dir():
         raise pytest.UsageError(f"the shared test data is missing: {SHARED_DATA}")
