@@ -6,9 +6,9 @@ import csv
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog import selectors
@@ -88,7 +88,7 @@ def _picked_person(request, person: Person) -> Person | None:
 @require_POST
 def person_rename(request, person_id: int):
     person = curation.rename_person(
-        get_object_or_404(Person, pk=person_id), request.POST.get("name", "")
+        get_object_or_404(Person, pk=person_id), request.POST.get("name", ""), user=request.user
     )
     messages.success(request, f"Renamed to {person.name or 'no name'}.")
     return redirect("catalog:person", person.id)
@@ -97,7 +97,8 @@ def person_rename(request, person_id: int):
 @require_POST
 def person_hide(request, person_id: int):
     hidden = request.POST.get("hidden") == "1"
-    person = curation.set_person_hidden(get_object_or_404(Person, pk=person_id), hidden)
+    person = get_object_or_404(Person, pk=person_id)
+    person = curation.set_person_hidden(person, hidden, user=request.user)
     messages.success(request, "Hidden from the gallery and search." if hidden else "Shown again.")
     return redirect("catalog:person", person.id)
 
@@ -109,7 +110,7 @@ def person_merge(request, person_id: int):
     target = _picked_person(request, person)
     if target is None:
         return redirect("catalog:person", person.id)
-    curation.merge_people(target, [person])
+    curation.merge_people(target, [person], user=request.user)
     messages.success(request, f"Merged into {target.name or f'Unknown #{target.id}'}.")
     return redirect("catalog:person", target.id)
 
@@ -118,19 +119,53 @@ def person_merge(request, person_id: int):
 def person_move_faces(request, person_id: int):
     """Move the selected faces (with their whole tracks) to the person picked, or a new one."""
     person = get_object_or_404(Person, pk=person_id)
-    face_ids = [int(i) for i in request.POST.getlist("faces") if i.isdigit()]
-    with transaction.atomic():
-        if request.POST.get("into") == "new":
-            target = Person.objects.create()
-        else:
-            target = _picked_person(request, person)
-            if target is None:
-                return redirect("catalog:person", person.id)
-        moved = curation.move_faces(face_ids, target)
+    face_ids = _selected_faces(request)
+    if request.POST.get("into") == "new":
+        target = curation.split_faces(face_ids, user=request.user)
+        moved = target.faces.count()
+    else:
+        target = _picked_person(request, person)
+        if target is None:
+            return redirect("catalog:person", person.id)
+        moved = curation.move_faces(face_ids, target, user=request.user)
     messages.success(request, f"Moved {moved} face(s) to {target.name or f'Unknown #{target.id}'}.")
     if Person.objects.filter(pk=person.id).exists():
         return redirect("catalog:person", person.id)
     return redirect("catalog:person", target.id)
+
+
+def _selected_faces(request) -> list[int]:
+    return [int(i) for i in request.POST.getlist("faces") if i.isdigit()]
+
+
+@require_POST
+def person_reject_faces(request, person_id: int):
+    """ "Not this person": the selected faces leave for good and are grouped again elsewhere."""
+    person = get_object_or_404(Person, pk=person_id)
+    rejected = curation.reject_faces(_selected_faces(request), person, user=request.user)
+    messages.success(request, f"{rejected} face(s) are not this person: grouped again elsewhere.")
+    return redirect("catalog:person", person.id)
+
+
+@require_POST
+def person_not_a_face(request, person_id: int):
+    """ "Not a face": the selected crops leave people and search (kept, and reversible)."""
+    marked = curation.mark_not_faces(_selected_faces(request), user=request.user)
+    messages.success(request, f"{marked} crop(s) marked as not a face.")
+    if Person.objects.filter(pk=person_id).exists():
+        return redirect("catalog:person", person_id)
+    return redirect("catalog:gallery")
+
+
+@require_POST
+def undo_latest(request):
+    """Undo the latest curator's decision, whoever made it, exactly."""
+    undone = curation.undo(user=request.user)
+    messages.success(request, f"Undone: {undone.summary}.")
+    back = request.headers.get("Referer", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        return redirect("catalog:gallery")
+    return redirect(back)
 
 
 @require_GET

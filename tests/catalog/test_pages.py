@@ -158,3 +158,24 @@ def test_the_person_page_loads_who_they_appear_with_apart(curator):
     assert f'data-url="/people/{obama.id}/appears-with"' in page
     fragment = curator.get(f"/people/{obama.id}/appears-with").content.decode()
     assert "Appears with" in fragment  # nobody else is on screen with him in the slideshows
+
+
+def test_not_this_person_not_a_face_and_undo_from_the_person_page(curator):
+    obama = person_at("slideshow_1.mp4", 1.5)
+    rejected = obama.faces.filter(video__original_name="slideshow_2.mp4").first()
+    page = curator.get(f"/people/{obama.id}/").content.decode()
+    assert "Not this person" in page and "Not a face" in page and "Undo last change" in page
+    curator.post(f"/people/{obama.id}/reject-faces", {"faces": [rejected.id]})
+    rejected.refresh_from_db()
+    assert rejected.person_id not in (None, obama.id)
+    crop = obama.faces.first()
+    curator.post(f"/people/{obama.id}/not-a-face", {"faces": [crop.id]})
+    crop.refresh_from_db()
+    assert crop.is_not_face and crop.person_id is None
+    back = curator.post("/curation/undo", HTTP_REFERER=f"http://testserver/people/{obama.id}/")
+    assert back.url == f"http://testserver/people/{obama.id}/"
+    crop.refresh_from_db()
+    assert not crop.is_not_face and crop.person_id == obama.id
+    curator.post("/curation/undo")
+    rejected.refresh_from_db()
+    assert rejected.person_id == obama.id
