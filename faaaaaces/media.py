@@ -9,15 +9,15 @@ import mimetypes
 import re
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
-from django.utils._os import safe_join
 from django.views.decorators.http import require_safe
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
+
+from faaaaaces.storage import LocalMediaStorage
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK_BYTES = 256 * 1024
@@ -25,7 +25,7 @@ CHUNK_BYTES = 256 * 1024
 
 def _media_file(path: str) -> Path:
     try:
-        full = Path(safe_join(settings.MEDIA_ROOT, path))  # refuses ../ and absolute paths
+        full = Path(LocalMediaStorage().path(path))  # refuses ../ and absolute paths
     except (SuspiciousFileOperation, ValueError) as error:
         raise Http404("No such file.") from error
     if not full.is_file():

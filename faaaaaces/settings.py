@@ -74,6 +74,8 @@ for old_name, new_name, conversion in (
     ("MAX_VIDEO_SIZE_MB", "MAX_UPLOAD_MB", str),
     ("MAX_DOWNLOAD_SIZE_MB", "MAX_DOWNLOAD_MB", str),
     ("TEMP_FOLDER", "FAAAAACES_TMP_DIR", str),
+    ("UPLOAD_FOLDER", "FAAAAACES_VIDEOS_DIR", str),
+    ("FACES_FOLDER", "FAAAAACES_FACES_DIR", str),
 ):
     honour_seed_name(old_name, new_name, conversion)
 
@@ -222,6 +224,12 @@ STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
+# Local storage only: videos and face crops may each have a folder of their own (the seed's
+# UPLOAD_FOLDER and FACES_FOLDER); by default both are under MEDIA_ROOT.
+MEDIA_ROOTS = {
+    "videos": Path(env_str("FAAAAACES_VIDEOS_DIR", str(MEDIA_ROOT))).resolve(),
+    "faces": Path(env_str("FAAAAACES_FACES_DIR", str(MEDIA_ROOT))).resolve(),
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- File storage: a local folder by default, S3/MinIO when FAAAAACES_STORAGE=s3 ---------------
@@ -249,7 +257,7 @@ S3_STORAGE = {
         "querystring_expire": env_int("S3_URL_EXPIRY_S", 300),
     },
 }
-LOCAL_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+LOCAL_STORAGE = {"BACKEND": "faaaaaces.storage.LocalMediaStorage"}
 STORAGES = {
     "default": S3_STORAGE if FAAAAACES_STORAGE == "s3" else LOCAL_STORAGE,  # face crops
     "videos": S3_STORAGE if FAAAAACES_STORAGE == "s3" and S3_STORE_VIDEOS else LOCAL_STORAGE,

@@ -15,6 +15,7 @@ os.environ.setdefault(
 )
 for variable in (
     "QDRANT_PATH", "FAAAAACES_SQLITE_PATH", "FAAAAACES_TMP_DIR", "TEMP_FOLDER", "REDIS_URL",
+    "FAAAAACES_VIDEOS_DIR", "FAAAAACES_FACES_DIR", "UPLOAD_FOLDER", "FACES_FOLDER",
     "FAAAAACES_STORAGE", "DATABASE_URL", "QDRANT_URL", "QDRANT_BACKEND",
 ):  # fmt: skip
     os.environ.pop(variable, None)  # everything follows the temporary data folder

@@ -4,7 +4,10 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import REPO
+import pytest
+from django.conf import settings
+
+from tests.conftest import REPO, VIDEOS
 
 SEED_NAMES = {
     "FRAME_EXTRACTION_INTERVAL": "0.5",  # seconds between samples
@@ -22,12 +25,14 @@ PRINT_SETTINGS = (
 
 
 def run_with(variables: dict[str, str], tmp_path, *command: str) -> subprocess.CompletedProcess:
-    names = {*SEED_NAMES, "TEMP_FOLDER", "FRAME_SAMPLE_FPS", "FAAAAACES_TMP_DIR"}
+    names = {*SEED_NAMES, "TEMP_FOLDER", "FRAME_SAMPLE_FPS", "FAAAAACES_TMP_DIR", "UPLOAD_FOLDER",
+             "FACES_FOLDER", "FAAAAACES_VIDEOS_DIR", "FAAAAACES_FACES_DIR"}  # fmt: skip
     environment = {k: v for k, v in os.environ.items() if k not in names} | variables
     environment |= {
         "DJANGO_SETTINGS_MODULE": "faaaaaces.settings",
         "FAAAAACES_IGNORE_DOTENV": "1",
         "FAAAAACES_DATA_DIR": str(tmp_path),
+        "FAAAAACES_MODELS_DIR": str(settings.FACE_MODELS_DIR),
     }
     return subprocess.run(
         [sys.executable, *command], cwd=REPO, env=environment, capture_output=True, text=True
@@ -53,3 +58,15 @@ def test_start_up_checks_warn_with_the_new_name(tmp_path):
     assert done.returncode == 0, output
     assert "faaaaaces.W003" in output and "MAX_VIDEO_SIZE_MB" in output
     assert "Set MAX_UPLOAD_MB instead" in output
+
+
+@pytest.mark.slow
+def test_the_seeds_upload_and_faces_folders_hold_the_videos_and_the_crops(tmp_path):
+    folders = {"UPLOAD_FOLDER": str(tmp_path / "uploads"), "FACES_FOLDER": str(tmp_path / "faces")}
+    assert run_with(folders, tmp_path, "manage.py", "migrate", "-v0").returncode == 0
+    done = run_with(folders, tmp_path, "manage.py", "ingest", str(VIDEOS / "slideshow_1.mp4"))
+    assert done.returncode == 0, done.stderr
+    assert [p.suffix for p in (tmp_path / "uploads" / "videos").rglob("*.*")] == [".mp4"]
+    assert len(list((tmp_path / "faces" / "faces").rglob("*.jpg"))) >= 4
+    media = tmp_path / "media"
+    assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]

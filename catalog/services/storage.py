@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.files.storage import Storage, storages
 
 from catalog.models import Face, Video
 
@@ -23,7 +23,7 @@ class StorageMigration:
 
 
 def local_storage() -> Storage:
-    return FileSystemStorage(location=settings.MEDIA_ROOT)
+    return storages.create_storage(settings.LOCAL_STORAGE)
 
 
 def bucket_storage() -> Storage:
