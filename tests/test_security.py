@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -68,6 +69,7 @@ def test_repeated_failed_logins_lock_the_user_name_out(django_user_model):
 
 @pytest.mark.django_db
 def test_search_by_photo_is_limited_per_user(api_client, monkeypatch):
+    cache.clear()  # the counts of earlier tests' searches
     monkeypatch.setattr(SearchRateThrottle, "THROTTLE_RATES", {"search": "2/minute"})
     answers = [api_client.post("/api/search/", {"face_id": 999999}, format="json").status_code
                for _ in range(3)]  # fmt: skip

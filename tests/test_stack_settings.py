@@ -38,7 +38,7 @@ def test_defaults_need_no_server():
     ) == [
         "django.db.backends.sqlite3",
         "edge",
-        "django.core.files.storage.FileSystemStorage",
+        "faaaaaces.storage.LocalMediaStorage",
         False,
     ]
 
@@ -57,7 +57,7 @@ def test_each_server_is_chosen_by_its_own_variable():
     # Crops go to the bucket; videos stay local unless S3_STORE_VIDEOS is on.
     assert chosen == [
         "django.db.backends.postgresql", "db.internal", "server",
-        "faaaaaces.storage.CatalogS3Storage", "django.core.files.storage.FileSystemStorage",
+        "faaaaaces.storage.CatalogS3Storage", "faaaaaces.storage.LocalMediaStorage",
     ]  # fmt: skip
 
 
