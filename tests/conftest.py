@@ -98,6 +98,29 @@ def true_name_of_each_person() -> dict[int, str]:
 
 
 @pytest.fixture
+def slideshows():
+    """slideshow_1 (Obama, Lacamoire, Harington, Leslie) and slideshow_2 (Biden, Obama,
+    Harington, Lacamoire) ingested for one test, as a user would."""
+    from django.core.management import call_command
+
+    empty_catalog()
+    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
+    yield
+    empty_catalog()
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A browser logged in as a staff curator (who is `staff_client.user`)."""
+    user = django_user_model.objects.create_user(
+        "curator", password="a long test password", is_staff=True, is_superuser=True
+    )
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
 def api_user(django_user_model):
     return django_user_model.objects.create_user("curator", password="a long test password")
 

@@ -2,33 +2,14 @@
 grid, admin actions, merge suggestions, regrouping and undo; and refused to non-staff users."""
 
 import pytest
-from django.core.management import call_command
 
 from catalog.models import CurationAction, DifferentPeople, Face, Person
 from catalog.services.suggestions import merge_suggestions
 from search.services.photo_search import search_like_face
-from tests.conftest import VIDEOS, empty_catalog, person_at
+from tests.conftest import person_at
 
 # Real transactions: the index follows each change once it has committed.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def slideshows():
-    empty_catalog()
-    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
-    yield
-    empty_catalog()
-
-
-@pytest.fixture
-def curator(client, django_user_model):
-    user = django_user_model.objects.create_user(
-        "curator", password="a long test password", is_staff=True, is_superuser=True
-    )
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 def faces_of(person: Person) -> set[int]:
@@ -49,48 +30,48 @@ def act_on_faces(client, person: Person, operation: str, faces, **fields):
     )
 
 
-def test_a_persons_page_shows_their_faces_to_select(curator, slideshows):
+def test_a_persons_page_shows_their_faces_to_select(staff_client, slideshows):
     obama = person_at("slideshow_1.mp4", 1.5)
-    page = curator.get(f"/admin/catalog/person/{obama.pk}/change/").content.decode()
+    page = staff_client.get(f"/admin/catalog/person/{obama.pk}/change/").content.decode()
     for face in obama.faces.all():
         assert f'value="{face.pk}"' in page and face.crop.url in page
     assert "Not this person" in page and "Split into a new person" in page
 
 
-def test_splitting_selected_faces_in_the_admin_makes_a_new_person(curator, slideshows):
+def test_splitting_selected_faces_in_the_admin_makes_a_new_person(staff_client, slideshows):
     obama = person_at("slideshow_1.mp4", 1.5)
     chosen = second_video_faces(obama)
-    page = act_on_faces(curator, obama, "split", chosen).content.decode()
+    page = act_on_faces(staff_client, obama, "split", chosen).content.decode()
     new_person = Person.objects.get(faces__id=chosen[0])
     assert new_person.id != obama.id and faces_of(new_person) == set(chosen)
     assert "a new person" in page
     action = CurationAction.objects.get()
-    assert (action.kind, action.user) == (CurationAction.Kind.SPLIT, curator.user)
+    assert (action.kind, action.user) == (CurationAction.Kind.SPLIT, staff_client.user)
 
 
-def test_not_this_person_and_not_a_face_from_the_grid(curator, slideshows):
+def test_not_this_person_and_not_a_face_from_the_grid(staff_client, slideshows):
     obama, alex = person_at("slideshow_1.mp4", 1.5), person_at("slideshow_1.mp4", 4.5)
     rejected = second_video_faces(obama)
-    act_on_faces(curator, obama, "reject", rejected)
+    act_on_faces(staff_client, obama, "reject", rejected)
     assert not faces_of(Person.objects.get(pk=obama.pk)) & set(rejected)
     crop = next(iter(faces_of(alex)))
-    act_on_faces(curator, alex, "not_a_face", [crop])
+    act_on_faces(staff_client, alex, "not_a_face", [crop])
     assert Face.objects.get(pk=crop).is_not_face
     assert all(crop not in [m.face_id for m in p.best_faces] for p in search_like_face(rejected[0]))
 
 
-def test_a_refused_operation_says_why_and_changes_nothing(curator, slideshows):
+def test_a_refused_operation_says_why_and_changes_nothing(staff_client, slideshows):
     obama, alex = person_at("slideshow_1.mp4", 1.5), person_at("slideshow_1.mp4", 4.5)
     before = faces_of(alex)
-    page = act_on_faces(curator, obama, "cover", [next(iter(before))]).content.decode()
+    page = act_on_faces(staff_client, obama, "cover", [next(iter(before))]).content.decode()
     assert "is not one of" in page
     assert faces_of(alex) == before and not CurationAction.objects.exists()
 
 
-def test_merging_selected_people_with_the_admin_action(curator, slideshows):
+def test_merging_selected_people_with_the_admin_action(staff_client, slideshows):
     rose, kit = person_at("slideshow_1.mp4", 10.5), person_at("slideshow_1.mp4", 7.5)
     everyone = faces_of(rose) | faces_of(kit)
-    curator.post(
+    staff_client.post(
         "/admin/catalog/person/",
         {"action": "merge_selected", "_selected_action": [rose.pk, kit.pk]},
         follow=True,
@@ -101,41 +82,41 @@ def test_merging_selected_people_with_the_admin_action(curator, slideshows):
     )
 
 
-def test_suggestions_page_merges_or_remembers_different_people(curator, slideshows):
+def test_suggestions_page_merges_or_remembers_different_people(staff_client, slideshows):
     obama = person_at("slideshow_1.mp4", 1.5)
-    act_on_faces(curator, obama, "split", second_video_faces(obama))
+    act_on_faces(staff_client, obama, "split", second_video_faces(obama))
     other = Person.objects.filter(locked=True).exclude(pk=obama.pk).get()  # the split's
-    page = curator.get("/admin/catalog/person/suggestions/").content.decode()
+    page = staff_client.get("/admin/catalog/person/suggestions/").content.decode()
     assert f"/admin/catalog/person/{other.pk}/change/" in page
-    curator.post(
+    staff_client.post(
         "/admin/catalog/person/suggestions/",
         {"person": obama.pk, "other": other.pk, "answer": "different"},
         follow=True,
     )
     assert DifferentPeople.objects.filter(person_a=obama, person_b=other).exists()
     assert other.id not in [s.other_id for s in merge_suggestions(obama)]
-    page = curator.get("/admin/catalog/person/suggestions/").content.decode()
+    page = staff_client.get("/admin/catalog/person/suggestions/").content.decode()
     assert f"/admin/catalog/person/{other.pk}/change/" not in page
 
 
-def test_undo_from_the_log_restores_a_split(curator, slideshows):
+def test_undo_from_the_log_restores_a_split(staff_client, slideshows):
     obama = person_at("slideshow_1.mp4", 1.5)
     everything = faces_of(obama)
-    act_on_faces(curator, obama, "split", second_video_faces(obama))
-    log = curator.get("/admin/catalog/curationaction/").content.decode()
+    act_on_faces(staff_client, obama, "split", second_video_faces(obama))
+    log = staff_client.get("/admin/catalog/curationaction/").content.decode()
     assert "Undo" in log
-    curator.post("/admin/catalog/person/undo/", {"next": "/admin/catalog/curationaction/"})
+    staff_client.post("/admin/catalog/person/undo/", {"next": "/admin/catalog/curationaction/"})
     assert faces_of(Person.objects.get(pk=obama.pk)) == everything
     assert CurationAction.objects.get().undone_at is not None
 
 
-def test_regroup_unassigned_gives_faces_without_a_person_one(curator, slideshows):
+def test_regroup_unassigned_gives_faces_without_a_person_one(staff_client, slideshows):
     rose = person_at("slideshow_1.mp4", 10.5)
     faces = faces_of(rose)
     Face.objects.filter(id__in=faces).update(person=None)  # e.g. left by a failed grouping
-    listed = curator.get("/admin/catalog/face/?assigned=no").content.decode()
+    listed = staff_client.get("/admin/catalog/face/?assigned=no").content.decode()
     assert all(f"/admin/catalog/face/{f}/change/" in listed for f in faces)
-    curator.post("/admin/catalog/person/regroup-unassigned/", follow=True)
+    staff_client.post("/admin/catalog/person/regroup-unassigned/", follow=True)
     assert Face.objects.filter(id__in=faces, person__isnull=True).count() == 0
 
 

@@ -20,15 +20,6 @@ def two_slideshows(django_db_setup, django_db_blocker):
         empty_catalog()
 
 
-@pytest.fixture
-def staff_client(client, django_user_model):
-    user = django_user_model.objects.create_user(
-        "curator", password="a long test password", is_staff=True, is_superuser=True
-    )
-    client.force_login(user)
-    return client
-
-
 def change_person(client, person: Person, **changes):
     form = {
         "name": person.name,

@@ -1,21 +1,12 @@
 """A curator's decisions through the REST API, on real faces: the same service as the admin."""
 
 import pytest
-from django.core.management import call_command
 
 from catalog.models import CurationAction, Face, Person
-from tests.conftest import VIDEOS, empty_catalog, person_at
+from tests.conftest import person_at
 
 # Real transactions: the index follows each change once it has committed.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def slideshows():
-    empty_catalog()
-    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
-    yield
-    empty_catalog()
 
 
 def second_video_faces(person: Person) -> list[int]:

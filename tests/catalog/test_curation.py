@@ -10,20 +10,10 @@ from catalog.services.clustering import recluster_people
 from catalog.services.index_sync import get_face_index
 from catalog.services.suggestions import merge_suggestions
 from search.services.photo_search import search_like_face
-from tests.conftest import VIDEOS, empty_catalog, person_at
+from tests.conftest import VIDEOS, person_at
 
 # Real transactions: each operation updates the index once its transaction has committed.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def slideshows():
-    """slideshow_1 (Obama, Lacamoire, Harington, Leslie) and slideshow_2 (Biden, Obama,
-    Harington, Lacamoire)."""
-    empty_catalog()
-    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
-    yield
-    empty_catalog()
 
 
 def faces_of(person: Person) -> set[int]:

@@ -10,18 +10,10 @@ from django.core.management import call_command
 from catalog.models import CurationAction, Face, Person, Track
 from catalog.services import curation
 from catalog.services.index_sync import get_face_index
-from tests.conftest import VIDEOS, empty_catalog, person_at
+from tests.conftest import person_at
 
 # Real transactions: files and index points go once the erasure has committed.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture
-def slideshows():
-    empty_catalog()
-    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
-    yield
-    empty_catalog()
 
 
 def test_export_person_writes_their_faces_crops_and_appearances(slideshows, tmp_path):
