@@ -18,7 +18,8 @@ def jobs_in_progress(limit: int = 50) -> QuerySet[IngestJob]:
 
 
 def failed_jobs(limit: int = 20) -> QuerySet[IngestJob]:
-    return IngestJob.objects.filter(status=IngestJob.Status.FAILED).select_related("video")[:limit]
+    stopped = [IngestJob.Status.FAILED, IngestJob.Status.CANCELLED]
+    return IngestJob.objects.filter(status__in=stopped).select_related("video")[:limit]
 
 
 def jobs_by_ids(ids: list[int]) -> QuerySet[IngestJob]:

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ingestion import selectors
 from ingestion.models import IngestJob
-from ingestion.services.jobs import retry_job
+from ingestion.services.jobs import cancel_job, retry_job
 
 
 def job_as_json(job: IngestJob) -> dict:
@@ -22,8 +22,10 @@ def job_as_json(job: IngestJob) -> dict:
         "stage": job.get_stage_display(),
         "progress": job.progress,
         "error": job.error,
+        "warnings": job.warnings,
         "video_url": reverse("catalog:video", args=[job.video_id]) if job.video_id else None,
         "retry_url": reverse("ingestion:retry", args=[job.id]),
+        "cancel_url": reverse("ingestion:cancel", args=[job.id]),
         "result": job.result,
     }
 
@@ -50,4 +52,11 @@ def jobs_json(request):
 @require_POST
 def retry(request, job_id: int):
     retry_job(get_object_or_404(IngestJob, pk=job_id))
+    return redirect("dashboard")
+
+
+@require_POST
+def cancel(request, job_id: int):
+    """Stop a queued or running job; its video stays, and the job can be retried."""
+    cancel_job(get_object_or_404(IngestJob, pk=job_id))
     return redirect("dashboard")

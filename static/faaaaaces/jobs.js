@@ -34,12 +34,16 @@ const FaaaaacesJobs = (() => {
         job.video_url && job.status === "done" ? el("span", { text: " · " }) : null,
         job.video_url && job.status === "done" ? el("a", { href: job.video_url, text: "Open the video" }) : null),
     );
-    if (job.status === "failed") {
-      const form = el("form", { method: "post", action: job.retry_url },
-        el("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrf() }),
-        el("button", { type: "submit", text: "Retry" }));
-      row.append(el("p", { class: "error small", text: job.error }), form);
+    const button = (action, text) => el("form", { method: "post", action },
+      el("input", { type: "hidden", name: "csrfmiddlewaretoken", value: csrf() }),
+      el("button", { type: "submit", text }));
+    if (job.status === "failed" || job.status === "cancelled") {
+      row.append(el("p", { class: "error small", text: job.error }), button(job.retry_url, "Retry"));
+    } else if (job.status === "queued" || job.status === "running") {
+      if (job.error) row.append(el("p", { class: "muted small", text: job.error }));
+      row.append(button(job.cancel_url, "Cancel"));
     }
+    (job.warnings || []).forEach((w) => row.append(el("p", { class: "warning small", text: w })));
     return row;
   }
 

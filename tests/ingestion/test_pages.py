@@ -49,3 +49,20 @@ def test_a_job_that_did_not_fail_is_not_run_twice(curator):
     curator.post(f"/jobs/{job.id}/retry")
     job.refresh_from_db()
     assert job.status == "done" and not job.task_id
+
+
+def test_a_queued_job_is_cancelled_from_the_page_and_listed_to_retry(client, django_user_model):
+    from ingestion.models import IngestJob
+    from ingestion.services import intake
+    from tests.conftest import VIDEOS, empty_catalog
+
+    client.force_login(django_user_model.objects.create_user("someone", password="x" * 20))
+    empty_catalog()
+    video, _ = intake.receive_local_file(VIDEOS / "slideshow_1.mp4")
+    job = intake.create_job_for_video(video, IngestJob.Kind.UPLOAD)
+    listed = client.get("/jobs.json").json()
+    assert listed["in_progress"][0]["cancel_url"] == f"/jobs/{job.id}/cancel"
+    assert client.post(f"/jobs/{job.id}/cancel").status_code == 302
+    failed = client.get("/jobs.json").json()["failed"]
+    assert [(j["id"], j["status"]) for j in failed] == [(job.id, "cancelled")]
+    empty_catalog()
