@@ -227,8 +227,12 @@ def test_crop_urls_are_presigned_and_expire(ingested, api_client, bucket):
     key = parts.path.split("/", 2)[2]  # path-style: /bucket/key
     with urllib.request.urlopen(url, timeout=10) as answer:
         assert answer.read() == bucket.read(key)
-    # The pages link to crops the same way.
-    page = Client().get("/").content.decode()
+    # The pages (behind their login) link to crops the same way.
+    from django.contrib.auth.models import User
+
+    browser = Client()
+    browser.force_login(User.objects.get_or_create(username="viewer")[0])
+    page = browser.get("/").content.decode()
     covers = re.findall(r'<img src="([^"]+)"', page)
     assert covers and all("X-Amz-Signature=" in src for src in covers)
     # Private: the object grants nobody but its owner (no public-read ACL, no AllUsers grant).
