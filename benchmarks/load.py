@@ -204,7 +204,11 @@ def main() -> None:
             jobs = db.execute("SELECT COUNT(*) FROM ingestion_ingestjob").fetchone()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a worker finishing a job: not worth waiting for
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
 
     accepted = upload_result["status_codes"].get("202", 0)
     result = {
