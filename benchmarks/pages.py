@@ -210,6 +210,7 @@ def run(args) -> None:
     catalog = describe_catalog()
     client = Client()
     user, _ = User.objects.get_or_create(username="bench")
+    User.objects.filter(pk=user.pk).update(is_staff=True, is_superuser=True)  # the admin's pages
     client.force_login(user)
 
     pages = {
@@ -233,6 +234,10 @@ def run(args) -> None:
         "search page": "/search/",
         "more like this face (index search)": f"/search/?face={catalog['face']}",
         "jobs JSON (polled)": "/jobs.json",
+        "merge suggestions for a person (API, from the index)": (
+            f"/api/people/{catalog['typical_person']}/suggestions/"
+        ),
+        "merge suggestions page (admin, 20 people)": "/admin/catalog/person/suggestions/",
         "person picker (typing a name)": "/people/pick.json?q=person 12",
     }
     results = {}
