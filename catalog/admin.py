@@ -35,13 +35,11 @@ def crop_thumbnail(face: Face | None, height_px: int = 64) -> str:
     )
 
 
-def _tell(model_admin, request, operation, done: str) -> None:
-    try:
-        result = operation()
-    except (curation.CurationError, curation.UndoRefused) as error:
-        model_admin.message_user(request, str(error), messages.ERROR)
-    else:
-        model_admin.message_user(request, done.format(result=result), messages.SUCCESS)
+def video_thumbnail(video: Video | None) -> str:
+    """A video's best face (not one marked "not a face"), for lists of videos and jobs."""
+    if video is None:
+        return ""
+    return crop_thumbnail(video.faces.filter(is_not_face=False).order_by("-quality").first())
 
 
 @admin.register(Video)
@@ -61,7 +59,7 @@ class VideoAdmin(admin.ModelAdmin):
 
     @admin.display(description="faces")
     def thumbnail(self, video: Video) -> str:
-        return crop_thumbnail(video.faces.filter(is_not_face=False).order_by("-quality").first())
+        return video_thumbnail(video)
 
     # Deleting goes through the service, so crops, the file and index points go with the rows.
     def delete_model(self, request, obj: Video) -> None:
@@ -203,9 +201,11 @@ class PersonAdmin(admin.ModelAdmin):
     @admin.action(description="Merge the selected people into one (the named or largest)")
     def merge_selected(self, request, queryset):
         people = sorted(queryset, key=lambda p: (not p.named_by_curator, -p.face_count, p.id))
-        _tell(self, request,
-              lambda: curation.merge_people(people[0], people[1:], user=request.user),
-              "Merged into {result}.")  # fmt: skip
+        admin_views.run_and_tell(
+            request,
+            lambda: curation.merge_people(people[0], people[1:], user=request.user),
+            "Merged into {result}.",
+        )
 
     @admin.action(description="These two are different people (never suggest merging them)")
     def mark_different(self, request, queryset):
@@ -213,9 +213,11 @@ class PersonAdmin(admin.ModelAdmin):
         if len(people) != 2:
             self.message_user(request, "Select exactly two people.", messages.ERROR)
             return
-        _tell(self, request,
-              lambda: curation.mark_different_people(*people, user=request.user),
-              f"{people[0]} and {people[1]} are different people.")  # fmt: skip
+        admin_views.run_and_tell(
+            request,
+            lambda: curation.mark_different_people(*people, user=request.user),
+            f"{people[0]} and {people[1]} are different people.",
+        )
 
     def _each(self, request, queryset, operation, done: str) -> None:
         for person in queryset:
@@ -320,8 +322,9 @@ class FaceAdmin(admin.ModelAdmin):
     @admin.action(description="Split into a new person (with their whole tracks)")
     def split_into_new_person(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
-        _tell(self, request, lambda: curation.split_faces(ids, user=request.user),
-              "A new person: {result}.")  # fmt: skip
+        admin_views.run_and_tell(
+            request, lambda: curation.split_faces(ids, user=request.user), "A new person: {result}."
+        )
 
     @admin.action(description="Not this person (never put back into the person they are in)")
     def not_this_person(self, request, queryset):
@@ -329,21 +332,29 @@ class FaceAdmin(admin.ModelAdmin):
         for face_id, person_id in queryset.exclude(person=None).values_list("id", "person_id"):
             by_person.setdefault(person_id, []).append(face_id)
         for person in Person.objects.filter(id__in=by_person):
-            _tell(self, request,
-                  lambda p=person: curation.reject_faces(by_person[p.id], p, user=request.user),
-                  f"{{result}} face(s) are not {person}.")  # fmt: skip
+            admin_views.run_and_tell(
+                request,
+                lambda p=person: curation.reject_faces(by_person[p.id], p, user=request.user),
+                f"{{result}} face(s) are not {person}.",
+            )
 
     @admin.action(description="Not a face (out of people and search, kept)")
     def not_a_face(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
-        _tell(self, request, lambda: curation.mark_not_faces(ids, user=request.user),
-              "{result} crop(s) marked as not a face.")  # fmt: skip
+        admin_views.run_and_tell(
+            request,
+            lambda: curation.mark_not_faces(ids, user=request.user),
+            "{result} crop(s) marked as not a face.",
+        )
 
     @admin.action(description="A face after all (grouped again)")
     def a_face_after_all(self, request, queryset):
         ids = list(queryset.filter(is_not_face=True).values_list("id", flat=True))
-        _tell(self, request, lambda: curation.restore_faces(ids, user=request.user),
-              "{result} face(s) restored.")  # fmt: skip
+        admin_views.run_and_tell(
+            request,
+            lambda: curation.restore_faces(ids, user=request.user),
+            "{result} face(s) restored.",
+        )
 
 
 class TrackFaceInline(admin.TabularInline):

@@ -31,7 +31,7 @@ def _person_page(person_id: int) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("admin:catalog_person_changelist"))
 
 
-def _run(request, operation, done: str) -> bool:
+def run_and_tell(request, operation, done: str) -> bool:
     """Run one curation operation; tell the curator what happened or why it was refused."""
     try:
         result = operation()
@@ -54,26 +54,39 @@ def act_on_faces(request, model_admin, person_id: int):
         return _person_page(person.id)
     user, operation = request.user, request.POST.get("operation")
     if operation == "split":
-        _run(request, lambda: curation.split_faces(faces, user=user).id,
-             "The faces are a new person, {result}.")  # fmt: skip
+        run_and_tell(
+            request,
+            lambda: curation.split_faces(faces, user=user).id,
+            "The faces are a new person, {result}.",
+        )
     elif operation == "move":
         target = request.POST.get("to_person", "")
         to_person = Person.objects.filter(pk=int(target)).first() if target.isdigit() else None
         if to_person is None:
             messages.error(request, f"There is no person {target!r} to move the faces to.")
         else:
-            _run(request, lambda: curation.move_faces(faces, to_person, user=user),
-                 f"{{result}} face(s) moved to {to_person}.")  # fmt: skip
+            run_and_tell(
+                request,
+                lambda: curation.move_faces(faces, to_person, user=user),
+                f"{{result}} face(s) moved to {to_person}.",
+            )
     elif operation == "reject":
-        _run(request, lambda: curation.reject_faces(faces, person, user=user),
-             f"{{result}} face(s) are not {person} and were grouped again.")  # fmt: skip
+        run_and_tell(
+            request,
+            lambda: curation.reject_faces(faces, person, user=user),
+            f"{{result}} face(s) are not {person} and were grouped again.",
+        )
     elif operation == "not_a_face":
-        _run(request, lambda: curation.mark_not_faces(faces, user=user),
-             "{result} crop(s) marked as not a face.")  # fmt: skip
+        run_and_tell(
+            request,
+            lambda: curation.mark_not_faces(faces, user=user),
+            "{result} crop(s) marked as not a face.",
+        )
     elif operation == "cover" and len(faces) == 1:
         face = Face.objects.filter(pk=faces[0]).first()
-        _run(request, lambda: curation.set_cover_face(person, face, user=user),
-             "Cover face set.")  # fmt: skip
+        run_and_tell(
+            request, lambda: curation.set_cover_face(person, face, user=user), "Cover face set."
+        )
     else:
         messages.error(request, "Choose what to do with the selected faces (one face for a cover).")
     return _person_page(person.id)
@@ -117,11 +130,17 @@ def _answer_suggestion(request):
         into, other = sorted(
             (first, second), key=lambda p: (not p.named_by_curator, -p.faces.count(), p.id)
         )
-        _run(request, lambda: curation.merge_people(into, [other], user=request.user),
-             f"{other} merged into {into}.")  # fmt: skip
+        run_and_tell(
+            request,
+            lambda: curation.merge_people(into, [other], user=request.user),
+            f"{other} merged into {into}.",
+        )
     else:
-        _run(request, lambda: curation.mark_different_people(first, second, user=request.user),
-             f"{first} and {second} are different people: never suggested again.")  # fmt: skip
+        run_and_tell(
+            request,
+            lambda: curation.mark_different_people(first, second, user=request.user),
+            f"{first} and {second} are different people: never suggested again.",
+        )
     return HttpResponseRedirect(request.get_full_path())
 
 
@@ -129,8 +148,11 @@ def _answer_suggestion(request):
 def regroup_unassigned_view(request, model_admin):
     if not model_admin.has_change_permission(request):
         raise PermissionDenied
-    _run(request, lambda: curation.regroup_unassigned(user=request.user),
-         "{result} unassigned face(s) grouped into people.")  # fmt: skip
+    run_and_tell(
+        request,
+        lambda: curation.regroup_unassigned(user=request.user),
+        "{result} unassigned face(s) grouped into people.",
+    )
     return HttpResponseRedirect(reverse("admin:catalog_person_changelist"))
 
 
@@ -138,7 +160,7 @@ def regroup_unassigned_view(request, model_admin):
 def undo_latest_view(request, model_admin):
     if not model_admin.has_change_permission(request):
         raise PermissionDenied
-    _run(request, lambda: curation.undo(user=request.user), "Undone: {result}.")
+    run_and_tell(request, lambda: curation.undo(user=request.user), "Undone: {result}.")
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
         back = reverse("admin:catalog_curationaction_changelist")

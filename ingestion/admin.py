@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from catalog.admin import crop_thumbnail
+from catalog.admin import video_thumbnail
 from ingestion.models import IngestJob
 
 
@@ -15,8 +15,4 @@ class IngestJobAdmin(admin.ModelAdmin):
 
     @admin.display(description="faces")
     def thumbnail(self, job: IngestJob) -> str:
-        if job.video is None:
-            return ""
-        return crop_thumbnail(
-            job.video.faces.filter(is_not_face=False).order_by("-quality").first()
-        )
+        return video_thumbnail(job.video)
