@@ -14,8 +14,10 @@ def delete_video_faces(video: Video) -> list[int]:
     """Remove a video's tracks and faces and their crop files, with any crop an interrupted
     earlier attempt wrote to the video's folder; returns the removed face ids."""
     faces = list(Face.objects.filter(video=video).only("id", "crop"))
+    folder = video_crops_folder(video.id) + "/"
     for face in faces:
-        if face.crop:
+        # Crops in the video's folder go with it below; older ones (dated folders) one by one.
+        if face.crop and not face.crop.name.startswith(folder):
             face.crop.delete(save=False)
     _clear_crops_folder(video.id)
     Track.objects.filter(video=video).delete()  # cascades to the faces
