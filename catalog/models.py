@@ -105,6 +105,9 @@ class Track(models.Model):
 
     class Meta:
         ordering = ["video_id", "index_in_video"]
+        # Tracks overlapping a time span of one video (who appears with whom) read from the
+        # index alone, never from rows heavy with their detections.
+        indexes = [models.Index(fields=["video", "start_time_s", "end_time_s"])]
         constraints = [
             models.UniqueConstraint(fields=["video", "index_in_video"], name="unique_track_index")
         ]
@@ -130,7 +133,8 @@ def video_crops_folder(video_id: int) -> str:
 
 class Face(models.Model):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="faces")
-    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="faces")
+    # Indexed with the person below (the person of each face of a track, from the index alone).
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="faces", db_index=False)
     person = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
     )
@@ -152,7 +156,10 @@ class Face(models.Model):
 
     class Meta:
         ordering = ["video_id", "time_s"]
-        indexes = [models.Index(fields=["embedding_model", "person"])]
+        indexes = [
+            models.Index(fields=["embedding_model", "person"]),
+            models.Index(fields=["track", "person"]),
+        ]
 
     def __str__(self) -> str:
         return f"Face {self.pk} at {self.time_s:.1f}s of video {self.video_id}"
