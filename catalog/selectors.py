@@ -9,11 +9,13 @@ from django.db.models import (
     BooleanField,
     Count,
     ExpressionWrapper,
+    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 
 from catalog.models import Face, Person, Track, Video
@@ -161,47 +163,65 @@ class Span:
 @dataclass
 class VideoAppearance:
     video_id: int
+    on_screen_s: float = 0.0  # the durations of the person's tracks in the video, summed
+    face_count: int = 0
     video: Video | None = None
     spans: list[Span] = field(default_factory=list)
     faces: list[Face] = field(default_factory=list)  # the best ones, in time order
-    face_count: int = 0
-
-    @property
-    def on_screen_s(self) -> float:
-        return sum(s.duration_s for s in self.spans)
 
     @property
     def more_faces(self) -> int:
         return self.face_count - len(self.faces)
 
 
-def person_appearances(person: Person, all_faces_of_video: int | None = None):
-    """Every video the person is in, the one where they are on screen longest first, with the
-    time span of each of their tracks and their best faces (all of them for the video
-    `all_faces_of_video`). Videos are filled in by `fill_appearances`, for the page shown."""
-    by_video: dict[int, VideoAppearance] = {}
-    tracks = Track.objects.filter(faces__person=person).distinct().order_by("start_time_s")
-    for video_id, start_s, end_s in tracks.values_list("video_id", "start_time_s", "end_time_s"):
-        by_video.setdefault(video_id, VideoAppearance(video_id)).spans.append(Span(start_s, end_s))
-    for video_id, face_id, quality in person.faces.values_list("video_id", "id", "quality"):
-        appearance = by_video.setdefault(video_id, VideoAppearance(video_id))
-        appearance.face_count += 1
-        appearance.faces.append((quality, face_id))
-    for appearance in by_video.values():
-        best = sorted(appearance.faces, reverse=True)
-        if appearance.video_id != all_faces_of_video:
-            best = best[:FACES_PER_VIDEO_SHOWN]
-        appearance.faces = [face_id for _, face_id in best]
+def person_appearances(person: Person) -> list[VideoAppearance]:
+    """Every video the person is in, the one where they are on screen longest first: counted by
+    the database, one row a video (a person in hundreds of videos has thousands of faces, and
+    only a page of videos is shown). `fill_appearances` loads the page's videos, spans and faces."""
+    person_tracks = Track.objects.filter(id__in=person.faces.values("track_id")).order_by()
+    on_screen = person_tracks.values("video_id").annotate(
+        seconds=Sum(F("end_time_s") - F("start_time_s"))
+    )
+    by_video = {
+        row["video_id"]: VideoAppearance(row["video_id"], on_screen_s=row["seconds"])
+        for row in on_screen
+    }
+    faces = person.faces.order_by().values("video_id").annotate(count=Count("id"))
+    for row in faces:
+        by_video.setdefault(row["video_id"], VideoAppearance(row["video_id"])).face_count = row[
+            "count"
+        ]
     return sorted(by_video.values(), key=lambda a: (-a.on_screen_s, a.video_id))
 
 
-def fill_appearances(appearances: list[VideoAppearance]) -> list[VideoAppearance]:
-    """The videos and faces of these appearances, loaded in two queries."""
-    videos = Video.objects.in_bulk([a.video_id for a in appearances])
-    faces = faces_shown().in_bulk([f for a in appearances for f in a.faces])
+def fill_appearances(
+    person: Person, appearances: list[VideoAppearance], all_faces_of_video: int | None = None
+) -> list[VideoAppearance]:
+    """The videos, the time span of each of the person's tracks and their best faces (all of
+    them for the video `all_faces_of_video`), for these appearances only."""
+    by_video = {a.video_id: a for a in appearances}
+    videos = Video.objects.in_bulk(by_video)
+    tracks = (
+        Track.objects.filter(video_id__in=by_video, id__in=person.faces.values("track_id"))
+        .order_by("start_time_s")
+        .values_list("video_id", "start_time_s", "end_time_s")
+    )
+    for video_id, start_s, end_s in tracks:
+        by_video[video_id].spans.append(Span(start_s, end_s))
+    best: dict[int, list[tuple[float, int]]] = {video_id: [] for video_id in by_video}
+    face_rows = person.faces.filter(video_id__in=by_video).order_by()
+    for video_id, face_id, quality in face_rows.values_list("video_id", "id", "quality"):
+        best[video_id].append((quality, face_id))
+    shown_ids = {}
+    for video_id, ranked in best.items():
+        ranked.sort(reverse=True)
+        if video_id != all_faces_of_video:
+            ranked = ranked[:FACES_PER_VIDEO_SHOWN]
+        shown_ids[video_id] = [face_id for _, face_id in ranked]
+    faces = faces_shown().in_bulk([f for ids in shown_ids.values() for f in ids])
     for appearance in appearances:
         appearance.video = videos[appearance.video_id]
-        shown = [faces[f] for f in appearance.faces if f in faces]
+        shown = [faces[f] for f in shown_ids[appearance.video_id] if f in faces]
         appearance.faces = sorted(shown, key=lambda f: f.time_s)
     return appearances
 

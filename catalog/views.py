@@ -42,11 +42,11 @@ def gallery(request):
 def person_detail(request, person_id: int):
     person = get_object_or_404(Person.objects.select_related("cover_face"), pk=person_id)
     all_faces_of = request.GET.get("all", "")
-    appearances = selectors.person_appearances(
-        person, int(all_faces_of) if all_faces_of.isdigit() else None
-    )
+    appearances = selectors.person_appearances(person)
     page = Paginator(appearances, VIDEOS_PER_PERSON_PAGE).get_page(request.GET.get("page"))
-    selectors.fill_appearances(page.object_list)
+    selectors.fill_appearances(
+        person, page.object_list, int(all_faces_of) if all_faces_of.isdigit() else None
+    )
     return render(
         request,
         "catalog/person.html",

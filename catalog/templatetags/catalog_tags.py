@@ -25,6 +25,16 @@ def clock(seconds) -> str:
 
 
 @register.filter
+def seek_s(seconds) -> str:
+    """Seconds for a link's `?t=` (to the hundredth): a plain format, as pages link hundreds of
+    moments and `floatformat` localises each one."""
+    try:
+        return f"{float(seconds):.2f}"
+    except (TypeError, ValueError):
+        return ""
+
+
+@register.filter
 def percent_of(value, whole) -> float:
     """value as a percentage of whole, for positioning on a timeline."""
     try:
