@@ -11,6 +11,7 @@ grouping that comes later treats it as one.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -54,18 +55,35 @@ def _track_faces(face_ids: Iterable[int]) -> tuple[set[int], list[int]]:
 
 
 def shares_a_frame(track_ids: set[int], other_track_ids: set[int]) -> bool:
-    """Whether a track of one set is on screen in the same frame as a track of the other."""
-    tracks = Track.objects.filter(id__in=track_ids | other_track_ids)
+    """Whether a track of one set is on screen in the same frame as a track of the other. Only
+    tracks of one video whose time spans overlap can share a frame: their frames alone are read
+    (two people in hundreds of videos would otherwise compare every pair of their tracks)."""
+    spans: dict[int, list[tuple[int, float, float, bool]]] = defaultdict(list)
+    rows = Track.objects.filter(id__in=track_ids | other_track_ids).values_list(
+        "id", "video_id", "start_time_s", "end_time_s"
+    )
+    for track_id, video_id, start_s, end_s in rows:
+        spans[video_id].append((track_id, start_s, end_s, track_id in track_ids))
+    pairs = []
+    for tracks in spans.values():
+        mine = [t for t in tracks if t[3]]
+        theirs = [t for t in tracks if t[0] in other_track_ids]
+        pairs += [
+            (a[0], b[0])
+            for a in mine
+            for b in theirs
+            if a[0] != b[0] and a[1] <= b[2] and b[1] <= a[2]
+        ]
+    if not pairs:
+        return False
+    wanted = {track_id for pair in pairs for track_id in pair}
     frames = {
         track_id: (video_id, Track.frames_in(detections))
-        for track_id, video_id, detections in tracks.values_list("id", "video_id", "detections")
+        for track_id, video_id, detections in Track.objects.filter(id__in=wanted).values_list(
+            "id", "video_id", "detections"
+        )
     }
-    return any(
-        on_screen_together(*frames[a], *frames[b])
-        for a in track_ids
-        for b in other_track_ids
-        if a != b
-    )
+    return any(on_screen_together(*frames[a], *frames[b]) for a, b in pairs)
 
 
 def _lock(*people: Person) -> None:
