@@ -18,8 +18,14 @@ else
 fi
 "$python_bin" manage.py qcluster &
 pids+=($!)
-# --insecure: serve the admin's static files with DEBUG off (fine on one machine; compose uses a real server)
-"$python_bin" manage.py runserver --noreload --insecure "$address" &
+# gunicorn, as in the Docker image: it queues connections (runserver refused them under load)
+# and its threads answer pages while others wait on uploads or searches. WhiteNoise serves the
+# static files collected here. WEB_CONCURRENCY processes (gunicorn reads it), 2 by default; no
+# control socket, so a second server on the machine (the tests') does not take it over.
+"$python_bin" manage.py collectstatic --noinput --verbosity 0 || exit 1
+SERVE_STATIC=1 WEB_CONCURRENCY=${WEB_CONCURRENCY:-2} "$python_bin" -m gunicorn faaaaaces.wsgi \
+  --bind "$address" --worker-class gthread --threads "${WEB_THREADS:-8}" --backlog 2048 \
+  --timeout 600 --graceful-timeout 10 --no-control-socket &
 pids+=($!)
 
 stop() {
