@@ -161,7 +161,7 @@ def main() -> None:
             try:
                 if requests.get(f"{api}/jobs/", headers=headers, timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 pass
             if time.monotonic() - started > 120:
                 raise SystemExit("the server did not start")

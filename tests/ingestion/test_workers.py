@@ -197,5 +197,5 @@ def test_the_web_server_and_two_workers_on_sqlite_ingest_while_searches_go_on(tm
 def _answers(url: str, headers: dict) -> bool:
     try:
         return requests.get(url, headers=headers, timeout=5).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # not listening yet, or its workers still starting
         return False
