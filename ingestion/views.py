@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from catalog import selectors as catalog_selectors
 from ingestion import selectors
 from ingestion.models import IngestJob
 from ingestion.services.jobs import cancel_job, retry_job
@@ -37,16 +38,18 @@ def add_videos(request):
 
 @require_GET
 def jobs_json(request):
-    """`?ids=1,2`: those jobs; otherwise the jobs in progress and the failed ones."""
+    """`?ids=1,2`: those jobs; otherwise the jobs in progress and the failed ones, with the
+    catalog's counts too for `?counts=1` (the dashboard's, which change as jobs finish)."""
     ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.strip().isdigit()]
     if ids:
         return JsonResponse({"jobs": [job_as_json(j) for j in selectors.jobs_by_ids(ids)]})
-    return JsonResponse(
-        {
-            "in_progress": [job_as_json(j) for j in selectors.jobs_in_progress()],
-            "failed": [job_as_json(j) for j in selectors.failed_jobs()],
-        }
-    )
+    body = {
+        "in_progress": [job_as_json(j) for j in selectors.jobs_in_progress()],
+        "failed": [job_as_json(j) for j in selectors.failed_jobs()],
+    }
+    if request.GET.get("counts"):
+        body["counts"] = catalog_selectors.catalog_counts()
+    return JsonResponse(body)
 
 
 @require_POST

@@ -69,10 +69,15 @@ const FaaaaacesJobs = (() => {
     return () => { stopped = true; };
   }
 
+  // The jobs and the catalog's counts (elements with data-count="videos" and so on).
   function followDashboard(url, inProgress, failed) {
-    poll(() => url, (data) => {
+    poll(() => `${url}?counts=1`, (data) => {
       renderList(inProgress, data.in_progress, "No job is running.");
       renderList(failed, data.failed, "No failed job.");
+      for (const [name, value] of Object.entries(data.counts || {})) {
+        const shown = document.querySelector(`[data-count="${name}"] b`);
+        if (shown) shown.textContent = String(value);
+      }
     }, 1500);
   }
 

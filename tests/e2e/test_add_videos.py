@@ -30,6 +30,11 @@ def drop_files(page, selector: str, files: list[tuple[str, bytes]]) -> None:
 
 def test_two_dropped_videos_upload_and_are_processed_with_live_progress(logged_in, shot):
     page = logged_in
+    # A dashboard left open in another tab follows the catalog's counts without a reload.
+    dashboard = page.context.new_page()
+    dashboard.goto("/")
+    faces_before = dashboard.locator('[data-count="faces"] b').inner_text()
+    page.bring_to_front()
     page.get_by_role("link", name="Add videos").first.click()
     uploads = []
     page.on("request", lambda r: "/api/upload_video" in r.url and uploads.append(r))
@@ -50,6 +55,8 @@ def test_two_dropped_videos_upload_and_are_processed_with_live_progress(logged_i
     for video in TWO_VIDEOS:
         expect(page.locator("#followed")).to_contain_text(video.stem)
 
+    expect(dashboard.locator('[data-count="faces"] b')).not_to_have_text(faces_before)
+    dashboard.close()
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator('[data-count="videos"] b')).to_have_text(re.compile(r"[2-9]|\d\d"))
     shot("dashboard")

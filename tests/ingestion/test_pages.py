@@ -34,6 +34,13 @@ def test_the_jobs_json_has_running_and_failed_jobs_apart(curator):
     assert [j["id"] for j in followed] == [failed.id]
 
 
+def test_the_dashboards_poll_also_brings_the_catalogs_counts(curator):
+    IngestJob.objects.create(kind="url", source="https://a.example/1", status="running")
+    assert "counts" not in curator.get("/jobs.json").json()
+    counts = curator.get("/jobs.json?counts=1").json()["counts"]
+    assert counts == {"videos": 0, "faces": 0, "people": 0, "named_people": 0}
+
+
 def test_retrying_a_failed_job_queues_it_again(curator):
     job = IngestJob.objects.create(kind="url", source="https://a.example/2", status="failed",
                                    error="timed out", progress=10)  # fmt: skip
