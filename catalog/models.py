@@ -76,6 +76,8 @@ class Person(models.Model):
     named_by_curator = models.BooleanField(default=False)
     locked = models.BooleanField(default=False, help_text="Re-clustering never changes it.")
     hidden = models.BooleanField(default=False)
+    # Kept by the database's triggers (catalog/face_totals.py), never written by code.
+    face_total = models.PositiveIntegerField(default=0, editable=False)
     cover_face = models.ForeignKey(
         "Face", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -90,6 +92,17 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"Person {self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        # An update never writes face_total: the value in memory may be older than the
+        # triggers' (faces moved since the row was read).
+        if self.pk is not None and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "face_total"
+            ]
+        super().save(*args, **kwargs)
 
 
 class Track(models.Model):
@@ -135,8 +148,15 @@ class Face(models.Model):
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="faces")
     # Indexed with the person below (the person of each face of a track, from the index alone).
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="faces", db_index=False)
+    # Indexed with the video and the track below (a person's videos and tracks, from the index
+    # alone: face rows are heavy with their embedding).
     person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces"
+        Person,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="faces",
+        db_index=False,
     )
     time_s = models.FloatField()
     frame_index = models.PositiveIntegerField()
@@ -159,6 +179,7 @@ class Face(models.Model):
         indexes = [
             models.Index(fields=["embedding_model", "person"]),
             models.Index(fields=["track", "person"]),
+            models.Index(fields=["person", "video", "track"]),
         ]
 
     def __str__(self) -> str:

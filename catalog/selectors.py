@@ -38,7 +38,7 @@ def people_with_counts() -> QuerySet[Person]:
     # cover's columns into the GROUP BY of every person).
     return (
         Person.objects.annotate(
-            face_count=Count("faces"),
+            face_count=F("face_total"),
             video_count=Count("faces__video", distinct=True),
         )
         .prefetch_related(Prefetch("cover_face", queryset=faces_shown()))
@@ -86,9 +86,8 @@ def gallery_people(show: str = "all", sort: str = "appearances") -> _Ordered:
     elif sort == "newest":
         ordered = people.order_by("-created_at", "-id")
     else:
-        # Grouped by id alone (annotating the rows would group by every column).
-        ordered = people.values("id").annotate(face_count=Count("faces"))
-        ordered = ordered.order_by("-face_count", "id")
+        # The database keeps each person's total (catalog/face_totals.py): no faces counted.
+        ordered = people.order_by("-face_total", "id")
     return _Ordered(ordered.values_list("id", flat=True), people.count())
 
 
@@ -183,14 +182,12 @@ def person_appearances(person: Person) -> list[VideoAppearance]:
         seconds=Sum(F("end_time_s") - F("start_time_s"))
     )
     by_video = {
-        row["video_id"]: VideoAppearance(row["video_id"], on_screen_s=row["seconds"])
-        for row in on_screen
+        video_id: VideoAppearance(video_id, on_screen_s=seconds)
+        for video_id, seconds in on_screen.values_list("video_id", "seconds")
     }
     faces = person.faces.order_by().values("video_id").annotate(count=Count("id"))
-    for row in faces:
-        by_video.setdefault(row["video_id"], VideoAppearance(row["video_id"])).face_count = row[
-            "count"
-        ]
+    for video_id, count in faces.values_list("video_id", "count"):
+        by_video.setdefault(video_id, VideoAppearance(video_id)).face_count = count
     return sorted(by_video.values(), key=lambda a: (-a.on_screen_s, a.video_id))
 
 
@@ -201,11 +198,11 @@ def fill_appearances(
     them for the video `all_faces_of_video`), for these appearances only."""
     by_video = {a.video_id: a for a in appearances}
     videos = Video.objects.in_bulk(by_video)
-    tracks = (
-        Track.objects.filter(video_id__in=by_video, id__in=person.faces.values("track_id"))
-        .order_by("start_time_s")
-        .values_list("video_id", "start_time_s", "end_time_s")
+    # Through the faces' (person, video, track) index: the page's videos only.
+    tracks = Track.objects.filter(
+        id__in=person.faces.filter(video_id__in=by_video).values("track_id")
     )
+    tracks = tracks.order_by("start_time_s").values_list("video_id", "start_time_s", "end_time_s")
     for video_id, start_s, end_s in tracks:
         by_video[video_id].spans.append(Span(start_s, end_s))
     best: dict[int, list[tuple[float, int]]] = {video_id: [] for video_id in by_video}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from catalog.models import DifferentPeople, Face, Person
 from catalog.services.curation import shares_a_frame
@@ -92,11 +92,9 @@ def merge_suggestions(person: Person, limit: int = 10) -> list[MergeSuggestion]:
 def suggestions_for_page(page: int, per_page: int = 20) -> list[MergeSuggestion]:
     """Suggestions for one page of people (unnamed first, most faces first), each pair once,
     nearest first: a curator's review costs one index query a person, never the whole catalog."""
-    people = (
-        Person.objects.filter(hidden=False)
-        .annotate(face_count=Count("faces"))
-        .order_by("named_by_curator", "-face_count", "id")[(page - 1) * per_page : page * per_page]
-    )
+    people = Person.objects.filter(hidden=False).order_by("named_by_curator", "-face_total", "id")[
+        (page - 1) * per_page : page * per_page
+    ]
     pairs: dict[frozenset[int], MergeSuggestion] = {}
     for person in people:
         for suggestion in merge_suggestions(person, limit=3):
