@@ -150,6 +150,17 @@ def test_the_catalog_is_in_postgres(ingested):
     assert Face.objects.count() > 30 and Track.objects.count() > 10
     assert not Face.objects.filter(person__isnull=True).exists()
     assert Person.objects.count() >= 8
+    assert_face_totals_true()
+
+
+def assert_face_totals_true() -> None:
+    """Postgres's triggers kept each person's face total as the workers grouped their faces."""
+    from django.db.models import Count
+
+    from catalog.models import Person
+
+    totals = dict(Person.objects.values_list("id", "face_total"))
+    assert totals == dict(Person.objects.annotate(n=Count("faces")).values_list("id", "n"))
 
 
 def test_crops_and_videos_are_in_the_bucket_and_nothing_in_local_media(ingested, bucket):
@@ -294,5 +305,6 @@ def test_deleting_a_video_takes_its_objects_and_vectors_with_it(ingested, bucket
     assert objects <= bucket.keys()
     delete_video(video)
     assert not objects & bucket.keys()
+    assert_face_totals_true()
     assert bucket.keys("faces/") == set(Face.objects.values_list("crop", flat=True))
     assert compare_index("SFace").consistent
