@@ -1,0 +1,42 @@
+"""Commands and the worker start without the libraries they do not use: scikit-learn and pandas
+take seconds to import and only the older grouping algorithms of the benchmarks need them."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HEAVY = ("sklearn", "pandas", "tensorflow", "torch")
+
+pytestmark = pytest.mark.parametrize(
+    "module",
+    [
+        "ingestion.management.commands.ingest",
+        "search.management.commands.search_photo",
+        "ingestion.tasks",  # what a django-q2 worker imports to run a job
+    ],
+)
+
+
+def _imported_after_setup(module: str, tmp_path: Path) -> list[str]:
+    code = (
+        "import json, sys, django; django.setup(); "
+        f"import {module}; "
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
+    env = {
+        "DJANGO_SETTINGS_MODULE": "faaaaaces.settings",
+        "FAAAAACES_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_command_imports_no_heavy_library_it_does_not_use(module, tmp_path):
+    assert _imported_after_setup(module, tmp_path) == []
