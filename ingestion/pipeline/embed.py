@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .weights import model_cache_dir
+
 # Models whose ONNX weights file is run directly, batched, through OpenVINO.
 BATCHED_MODELS = {"SFace": "face_recognition_sface_2021dec.onnx"}
 PRECISIONS = ("auto", "f32")
@@ -67,6 +69,9 @@ def _batched_model(weights_file: Path, precision: str):
     import openvino
 
     core = openvino.Core()
+    cache = model_cache_dir()
+    if cache is not None:  # the compiled model is kept: later processes load it, not compile it
+        core.set_property({"CACHE_DIR": str(cache / "openvino")})
     model = core.read_model(str(weights_file))
     shape = model.inputs[0].partial_shape
     shape[0] = -1  # any batch size

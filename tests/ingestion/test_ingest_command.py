@@ -107,7 +107,7 @@ def test_output_that_is_not_a_terminal_gets_one_line_per_stage():
     output = io.StringIO()  # a pipe or a log file: no progress bar redrawn there
     call_command("ingest", str(VIDEOS / "talking_head_5.mp4"), stdout=output, stderr=io.StringIO())
     lines = output.getvalue().splitlines()
-    stages = [line for line in lines if line.startswith("talking_head_5.mp4: ") and "%)" in line]
+    stages = [line for line in lines if line.startswith("talking_head_5.mp4: ") and " s)" in line]
     assert [line.split(": ")[1].split(" (")[0] for line in stages] == [
         "finding faces",
         "saving faces",

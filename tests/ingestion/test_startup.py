@@ -1,5 +1,6 @@
-"""Commands and the worker start without the libraries they do not use: scikit-learn and pandas
-take seconds to import and only the older grouping algorithms of the benchmarks need them."""
+"""Commands and the worker start without the libraries they do not use: each of these takes
+0.5-2 s to import (scikit-learn and pandas: only the benchmarks' older grouping algorithms;
+boto3: a catalog on S3; yt-dlp: a download)."""
 
 import json
 import subprocess
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-HEAVY = ("sklearn", "pandas", "tensorflow", "torch")
+# (scipy.optimize: the tracker needs its solver only when faces contend for tracks)
+HEAVY = ("sklearn", "pandas", "tensorflow", "torch", "boto3", "yt_dlp", "scipy.optimize")
 
 pytestmark = pytest.mark.parametrize(
     "module",

@@ -4,6 +4,7 @@ On a terminal each video gets a progress bar; when the output is a log, a pipe o
 per stage instead of a bar redrawn a hundred times.
 """
 
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -91,14 +92,17 @@ class Command(BaseCommand):
         return True
 
     def _stage_lines(self, label: str):
-        """A listener writing "label: stage" once when each stage starts."""
+        """A listener writing "label: stage (percent, seconds since the video started)" once
+        when each stage starts."""
         stages_seen: set[str] = set()
+        started = time.monotonic()
 
         def listener(stage: str, percent: int) -> None:
             if stage not in stages_seen:
                 stages_seen.add(stage)
                 name = dict(IngestJob.Stage.choices).get(stage, stage).lower()
-                self.stdout.write(f"{label}: {name} ({percent}%)")
+                elapsed_s = time.monotonic() - started
+                self.stdout.write(f"{label}: {name} ({percent}%, {elapsed_s:.1f} s)")
                 self.stdout.flush()
 
         return listener
