@@ -11,6 +11,7 @@ to about 100 s. Each result carries the CPU's model and flags and the load avera
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -26,6 +27,7 @@ PIXELS_720P = 1280 * 720
 SHORT_REPEATS = 4
 LONG_TARGET_S = 100.0
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8")
+STAGE_LINE = re.compile(r"^(?P<name>\S+): (?P<stage>[a-z ]+) \(\d+%, (?P<at>[\d.]+) s\)$", re.M)
 RESULT_LINE = re.compile(
     r"(?P<name>\S+): video \d+: (?P<detected>\d+) faces detected in (?P<frames>\d+) frames, "
     r"(?P<tracks>\d+) tracks, (?P<kept>\d+) faces kept, (?P<people>\d+) people"
@@ -102,12 +104,41 @@ def ours(paths: list[Path], models_dir: Path, extra_env: dict | None = None) -> 
         subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True,
                        capture_output=True)  # fmt: skip
         run = _timed([*manage, "ingest", *map(str, paths)], env)
-    found = [m.groupdict() for m in RESULT_LINE.finditer(run.pop("stdout"))]
+    stdout = run.pop("stdout")
+    found = [m.groupdict() for m in RESULT_LINE.finditer(stdout)]
+    run["stage_seconds"] = stage_seconds(stdout)
     run["faces_detected"] = sum(int(m["detected"]) for m in found)
     run["tracks"] = sum(int(m["tracks"]) for m in found)
     run["faces_kept"] = sum(int(m["kept"]) for m in found)
     run["videos_done"] = len(found)
     return run
+
+
+def stage_seconds(stdout: str) -> dict[str, float]:
+    """Seconds from each stage's start to the next one's, summed over the videos (the last
+    stage of each video, indexing, has no next line and is left out)."""
+    totals: dict[str, float] = {}
+    by_video: dict[str, list[tuple[str, float]]] = {}
+    for match in STAGE_LINE.finditer(stdout):
+        by_video.setdefault(match["name"], []).append((match["stage"], float(match["at"])))
+    for stages in by_video.values():
+        for (stage, at), (_, next_at) in itertools.pairwise(stages):
+            totals[stage] = totals.get(stage, 0.0) + next_at - at
+    return totals
+
+
+def start_up_s(models_dir: Path) -> float:
+    """Seconds `manage.py ingest` takes to start and stop (a missing file: no model built)."""
+    with tempfile.TemporaryDirectory(prefix="faaaaaces_e2e_") as data_dir:
+        env = {
+            **os.environ,
+            "FAAAAACES_DATA_DIR": data_dir,
+            "FAAAAACES_MODELS_DIR": str(models_dir),
+        }
+        started = time.perf_counter()
+        subprocess.run([sys.executable, str(REPO / "manage.py"), "ingest", "/no/such/file.mp4"],
+                       env=env, capture_output=True, check=False)  # fmt: skip
+        return time.perf_counter() - started
 
 
 def naive(paths: list[Path], fps: float | None) -> dict:
@@ -132,6 +163,7 @@ def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
     folder.mkdir(parents=True, exist_ok=True)
     groups = looped_inputs(videos_dir, folder)
     report: dict = {"cpu": cpu(), "inputs_dir": str(folder), "groups": {}}
+    report["ingest_start_up_s"] = [start_up_s(models_dir) for _ in range(3)]
     for name, paths in groups.items():
         if only and name != only:
             continue
@@ -154,10 +186,12 @@ def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
 
 def markdown(report: dict) -> str:
     flags = ", ".join(f for f, present in report["cpu"]["flags"].items() if present) or "none"
-    lines = [f"CPU: {report['cpu']['model']}, {report['cpu']['cores']} cores, flags: {flags}", "",
+    start_up = ", ".join(f"{s:.2f}" for s in report["ingest_start_up_s"])
+    lines = [f"CPU: {report['cpu']['model']}, {report['cpu']['cores']} cores, flags: {flags}",
+             f"`manage.py ingest` start-up and exit, no model built (3 runs): {start_up} s", "",
              "| input | video s | naive s (loop s) | ours s | speed-up | RTx naive / ours | "
-             "CPU s naive / ours | faces detected naive / ours | load before |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "CPU s naive / ours | faces detected naive / ours | load before | ours by stage s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, group in report["groups"].items():
         for run in group["runs"]:
             a, b = run["naive"], run["ours"]
@@ -167,6 +201,8 @@ def markdown(report: dict) -> str:
                 f"**{run['speedup']:.2f}x** | {a['realtime_factor']:.1f} / "
                 f"{b['realtime_factor']:.1f} | {a['cpu_seconds']:.0f} / {b['cpu_seconds']:.0f} | "
                 f"{a['faces_detected']} / {b['faces_detected']} | "
-                f"{a['load_average_1min_before']:.2f} / {b['load_average_1min_before']:.2f} |"
+                f"{a['load_average_1min_before']:.2f} / {b['load_average_1min_before']:.2f} | "
+                + ", ".join(f"{k} {v:.1f}" for k, v in b.get("stage_seconds", {}).items())
+                + " |"
             )
     return "\n".join(lines)
