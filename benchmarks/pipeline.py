@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/pipeline.py [DATASET_DIR] [--fps 1] [--long] [--profile]
                                             [--output FILE]
+    .venv/bin/python benchmarks/pipeline.py --end-to-end [--inputs-dir DIR] [--rounds N]
 
 - naive (GitHub issue 6): every sampled frame (OpenCV's reader, grabbing every frame as a
   script would; our rate and times) goes to `DeepFace.represent` with our detector and model,
@@ -19,7 +20,9 @@ must grow linearly, and the real-time factor of 720p and 1080p input is measured
 not on the few seconds of the shared 1080p clip.
 `--profile` adds a pyinstrument summary of our side from a separate run, so the timings carry
 no profiler overhead. Writes benchmarks/results/pipeline.json (pipeline_fps<N>.json at other
-rates, pipeline_profile.txt) and prints Markdown. The machine is shared: load averages are kept.
+rates, pipeline_profile.txt) and prints Markdown. `--end-to-end` times whole `manage.py ingest`
+processes instead (`pipeline_e2e.py`; results/pipeline_end_to_end.json). The machine is shared:
+load averages are kept.
 """
 
 from __future__ import annotations
@@ -256,7 +259,8 @@ def finish_side(rows, items, vectors, cannot_link, side_config, load_s) -> dict:
     from evaluation import scoring
 
     since = clock()
-    labels = group_vectors(np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1),
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1 if vectors else 1)
+    labels = group_vectors(matrix,
                            cannot_link, algorithm=side_config["algorithm"],
                            distance_threshold=side_config["distance_threshold"])  # fmt: skip
     grouping_s = elapsed(since)["seconds"]
@@ -380,6 +384,14 @@ def main() -> None:
     parser.add_argument("--fps", type=float, help="sampled frames per second (default: ours)")
     parser.add_argument("--long", action="store_true", help="add 1 and 10 minute videos")
     parser.add_argument("--profile", action="store_true", help="profile our side too")
+    parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="time `manage.py ingest` processes on looped inputs instead",
+    )
+    parser.add_argument("--inputs-dir", type=Path, help="where looped inputs are kept (reused)")
+    parser.add_argument("--rounds", type=int, default=1, help="end-to-end runs of each side")
+    parser.add_argument("--only", choices=["<=720p", "1080p"], help="one end-to-end input group")
     parser.add_argument("--output", type=Path, help="results file (default: from the fps)")
     parser.add_argument("--side", choices=["naive", "ours", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--side-output", type=Path, help=argparse.SUPPRESS)
@@ -392,6 +404,8 @@ def main() -> None:
         sides = {"naive": naive_side, "ours": our_side, "profile": profile_side}
         args.side_output.write_text(json.dumps(sides[args.side](args.videos, args.fps)))
         return
+    if args.end_to_end:
+        return end_to_end_main(args)
     paths = sorted(p for p in (args.dataset / "videos").iterdir() if p.suffix in VIDEO_SUFFIXES)
     report = {"machine": machine(), "dataset": str(args.dataset), "videos": len(paths)}
     report["load_average_1min_at_start"] = os.getloadavg()[0]
@@ -413,6 +427,19 @@ def main() -> None:
         report["cpu_seconds_by_thread"] = profile["cpu_seconds_by_thread"]
         output.with_name(f"{output.stem}_profile.txt").write_text(report["profile"])
     print(markdown(report))
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nresults: {output}")
+
+
+def end_to_end_main(args) -> None:
+    import pipeline_e2e
+
+    models_dir = Path(os.environ.get("FAAAAACES_MODELS_DIR", REPO / "data" / "models")).resolve()
+    report = {"machine": machine(), "dataset": str(args.dataset)}
+    report |= pipeline_e2e.end_to_end(args.dataset / "videos", models_dir, args.inputs_dir,
+                                      args.fps, args.rounds, args.only)  # fmt: skip
+    print(pipeline_e2e.markdown(report))
+    output = args.output or RESULTS / "pipeline_end_to_end.json"
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nresults: {output}")
 

@@ -13,7 +13,6 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering
 
 # group_vectors' algorithms, over a plain matrix of vectors (kept for benchmarks and sweeps)
 VECTOR_ALGORITHMS = ("dbscan", "agglomerative", "hdbscan")
@@ -34,6 +33,10 @@ def group_vectors(
     min_samples: int = 1,
 ) -> np.ndarray:
     """A group label per row of `vectors`; rows in a cannot-link pair never share a label."""
+    # Imported here: scikit-learn takes ~2 s to import and only these older algorithms use it,
+    # so a process that ingests, searches or serves pages does not pay for it.
+    from sklearn.cluster import DBSCAN, AgglomerativeClustering
+
     count = len(vectors)
     if count == 0:
         return np.zeros(0, dtype=int)
@@ -68,6 +71,8 @@ def _hdbscan(distances: np.ndarray, min_samples: int) -> np.ndarray:
     """HDBSCAN: density-based like DBSCAN, but it finds the cut for each cluster itself, so the
     distance threshold is not used. (Its cluster_selection_epsilon, which would add one, fails
     inside scikit-learn 1.9 on real face distances: TypeError in its epsilon search.)"""
+    from sklearn.cluster import HDBSCAN
+
     labels = HDBSCAN(
         min_cluster_size=2, min_samples=min_samples, metric="precomputed", copy=True
     ).fit_predict(distances)

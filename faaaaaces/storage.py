@@ -1,6 +1,5 @@
 """The catalog's storages: the local media folder (videos and face crops each in a folder of
-their own if asked), and S3 through django-storages, private, with short-lived presigned URLs
-signed for the address browsers reach the bucket at."""
+their own if asked), and S3 through django-storages (s3_storage.py, imported only when used)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import os
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.utils._os import safe_join
-from storages.backends.s3 import S3Storage
 
 
 class LocalMediaStorage(FileSystemStorage):
@@ -31,21 +29,12 @@ class LocalMediaStorage(FileSystemStorage):
         return os.path.relpath(full, self._root(name)).replace(os.sep, "/")
 
 
-class CatalogS3Storage(S3Storage):
-    """S3Storage whose URLs may name another endpoint than the one the app talks to.
+def __getattr__(name: str):
+    # CatalogS3Storage lives in s3_storage.py: django-storages' S3 backend imports boto3, 0.4-2 s
+    # of every process's start-up, and only a catalog on S3 uses it. Settings and code still
+    # name it faaaaaces.storage.CatalogS3Storage.
+    if name == "CatalogS3Storage":
+        from faaaaaces.s3_storage import CatalogS3Storage
 
-    In a compose stack the app reaches MinIO at http://minio:9000 while a browser reaches it at
-    http://localhost:9000; a presigned URL covers the host, so it is signed for the public one.
-    Signing is local arithmetic: no request goes to that address.
-    """
-
-    def __init__(self, public_endpoint_url: str | None = None, **options) -> None:
-        super().__init__(**options)
-        self._url_signer = None
-        if public_endpoint_url and public_endpoint_url != self.endpoint_url:
-            self._url_signer = S3Storage(**(options | {"endpoint_url": public_endpoint_url}))
-
-    def url(self, name, parameters=None, expire=None, http_method=None):
-        if self._url_signer is None:
-            return super().url(name, parameters, expire, http_method)
-        return self._url_signer.url(name, parameters, expire, http_method)
+        return CatalogS3Storage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

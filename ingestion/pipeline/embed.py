@@ -8,6 +8,8 @@ precision (embeddings within 5e-7 of DeepFace's) and 3 ms in bfloat16, which Ope
 default on CPUs that compute it natively (`precision="auto"`). bfloat16 moves the cosine
 distance between two faces by 0.001 on average (at most 0.007 over 5,151 pairs of the shared
 photos, none crossing the grouping threshold); `precision="f32"` gives DeepFace's numbers.
+On an AMD EPYC with AVX2 and no bfloat16, "auto" is f32: about 20 ms a face whatever the
+batch, which is why the tracker embeds as few faces as it safely can (track.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
+from .weights import model_cache_dir
 
 # Models whose ONNX weights file is run directly, batched, through OpenVINO.
 BATCHED_MODELS = {"SFace": "face_recognition_sface_2021dec.onnx"}
@@ -67,6 +71,9 @@ def _batched_model(weights_file: Path, precision: str):
     import openvino
 
     core = openvino.Core()
+    cache = model_cache_dir()
+    if cache is not None:  # the compiled model is kept: later processes load it, not compile it
+        core.set_property({"CACHE_DIR": str(cache / "openvino")})
     model = core.read_model(str(weights_file))
     shape = model.inputs[0].partial_shape
     shape[0] = -1  # any batch size

@@ -3,14 +3,17 @@ track with a few good crops, not sixty unrelated faces.
 
 A track must never switch identity (it is the unit people are grouped by), so a face joins a
 track only when its appearance agrees with the track's, never on box overlap alone: dim light
-hides cuts, and children sit close together and cross. A face that sits where a track's face was
-in the previous sample, with no cut between and nothing competing for it, may skip its embedding
-only if the track was checked less than a second ago (at the default 1 frame/s every face is
-checked; at higher rates the frames in between are absorbed). Every other face joins a track by
-embedding agreement (box overlap lowers the agreement needed), by optimal assignment per frame,
-so two faces of one frame never share a track. A track whose embedded faces still disagree when
-it ends (a slow drift from one face to another) is split where they change. Short tracks keep
-fewer faces: one per few samples, up to the limit.
+hides cuts, and children sit close together and cross. Embedding a face (SFace) is the costly
+part, so a face may be absorbed without one only when it plainly continues its track: no cut
+since the previous sample, its box nearly the track's last box and no other face near it, and a
+small grey thumbnail of it correlating with the track's previous face. Such absorbed faces wait
+for the track's next embedded face (at most `verify_after_s` later, and always the track's last
+face): if that one disagrees, the waiting faces are embedded too and those from the first that
+disagrees on leave the track for a new one, so a switch costs embeddings, never purity. Every
+other face joins a track by embedding agreement (box overlap lowers the agreement needed), by
+optimal assignment per frame, so two faces of one frame never share a track. A track whose
+embedded faces still disagree when it ends (a slow drift from one face to another) is split
+where they change. Short tracks keep fewer faces: one per few samples, up to the limit.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .align import encode_jpeg
 from .detect import box_iou
@@ -34,6 +37,12 @@ FOLLOW_MAX_SIZE_RATIO = 1.5
 DETECTIONS_PER_KEPT_FACE = 4
 # Quality (0-1) by which an absorbed face must beat an embedded one to be kept instead of it.
 EMBEDDED_QUALITY_BONUS = 0.05
+# A face is absorbed without an embedding only this close to the track's last box, with no
+# other face of the frame touching that box, and its grey thumbnail (THUMBNAIL_PX square, zero
+# mean, unit norm) this correlated with the previous face's.
+ABSORB_MIN_IOU = 0.5
+ABSORB_MIN_CORRELATION = 0.7
+THUMBNAIL_PX = 16
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,11 @@ class FaceTrack:
     last_embedding: np.ndarray | None = None
     # Every embedded face (crop as JPEG, no aligned image), so a track can be split at the end.
     embedded: list[TrackedFace] = field(default_factory=list)
+    # Faces absorbed since the last embedded one, aligned crops kept: checked by the next one.
+    pending: list[TrackedFace] = field(default_factory=list)
+    last_thumbnail: np.ndarray | None = None
 
-    def add(self, face: TrackedFace, keep: int) -> None:
+    def add(self, face: TrackedFace, keep: int, thumbnail: np.ndarray | None = None) -> None:
         x, y, w, h = face.box
         self.detections.append(
             [
@@ -79,10 +91,42 @@ class FaceTrack:
             ]
         )
         self.last_box, self.last_time_s = face.box, face.time_s
+        self.last_thumbnail = thumbnail
         if face.embedding is not None:
             self.last_embedded_s = face.time_s
             self._add_embedded(_compact(face))
+            self.pending = []  # an agreeing embedded face vouches for the ones absorbed before it
+        else:
+            self.pending.append(face)
         self._add_kept(face, keep)
+
+    def confirm_pending(self, vectors: np.ndarray) -> None:
+        """The waiting faces, embedded (in order) and agreeing: they count as embedded faces."""
+        embedded = {}
+        for face, vector in zip(self.pending, vectors, strict=True):
+            self._add_embedded(_compact(replace(face, embedding=vector)))
+            embedded[face.frame_index] = vector
+        self._best = [
+            (quality, order, replace(face, embedding=embedded.get(face.frame_index)))
+            if face.embedding is None and face.frame_index in embedded
+            else (quality, order, face)
+            for quality, order, face in self._best
+        ]
+        heapq.heapify(self._best)
+        if self.pending:
+            self.last_embedded_s = self.pending[-1].time_s
+        self.pending = []
+
+    def drop_from(self, frame_index: int) -> None:
+        """Forget the detections from `frame_index` on (they were someone else's): the track
+        ends where its last remaining detection is, and its next face must be embedded."""
+        self.detections = [d for d in self.detections if int(d[1]) < frame_index]
+        self._best = [e for e in self._best if e[2].frame_index < frame_index]
+        heapq.heapify(self._best)
+        self.pending = [f for f in self.pending if f.frame_index < frame_index]
+        last = self.detections[-1]
+        self.last_box, self.last_time_s = tuple(last[2:6]), last[0]
+        self.last_thumbnail = None
 
     def _add_embedded(self, face: TrackedFace) -> None:
         self.last_embedding = face.embedding
@@ -162,7 +206,7 @@ class FaceTracker:
         link_max_distance: float,
         max_gap_s: float,
         faces_per_track: int,
-        verify_after_s: float = 1.0,
+        verify_after_s: float = 3.0,
     ) -> None:
         self.link_max_distance = link_max_distance
         self.max_gap_s = max_gap_s
@@ -180,14 +224,13 @@ class FaceTracker:
         ended = [t for t in self._active if time_s - t.last_time_s > self.max_gap_s]
         if ended:
             self._close(ended, embed)
-            self._active = [t for t in self._active if t not in ended]
         followed = {} if new_shot else self._follow(faces)
+        thumbnails = [thumbnail(face.aligned_bgr) for face in faces]
         to_embed = [
             j
             for j in range(len(faces))
-            # (sample times fall on frames: 0.9 keeps a 1 s check from skipping a 0.999 s gap)
             if j not in followed
-            or time_s - followed[j].last_embedded_s >= 0.9 * self.verify_after_s
+            or not self._may_absorb(followed[j], j, faces, thumbnails[j], time_s)
         ]
         vectors: dict[int, np.ndarray] = {}
         if to_embed:
@@ -197,28 +240,95 @@ class FaceTracker:
         assigned: dict[int, FaceTrack] = {}
         for j, track in followed.items():
             vector = vectors.get(j)
-            if vector is None or track.distance_to(vector) < self.link_max_distance:
+            if vector is None or self._check_pending(track, embed, vector):
                 assigned[j] = track
         assigned |= self._link_by_embedding(faces, vectors, assigned)
         for j, face in enumerate(faces):
             track = assigned.get(j)
             if track is None:
-                track = FaceTrack(index=len(self.tracks))
-                self.tracks.append(track)
-                self._active.append(track)
-            track.add(replace(face, embedding=vectors.get(j)), self.faces_per_track)
+                track = self._new_track()
+            track.add(replace(face, embedding=vectors.get(j)), self.faces_per_track, thumbnails[j])
         self._previous_time_s = time_s
+
+    def _may_absorb(
+        self,
+        track: FaceTrack,
+        j: int,
+        faces: list[TrackedFace],
+        face_thumbnail: np.ndarray | None,
+        time_s: float,
+    ) -> bool:
+        """Whether face j may join its followed track without an embedding (see the module)."""
+        # (sample times fall on frames: 0.9 keeps a 3 s check from skipping a 2.999 s gap)
+        if time_s - track.last_embedded_s >= 0.9 * self.verify_after_s:
+            return False
+        if box_iou(track.last_box, faces[j].box) < ABSORB_MIN_IOU:
+            return False
+        if any(k != j and box_iou(track.last_box, f.box) > 0 for k, f in enumerate(faces)):
+            return False
+        if face_thumbnail is None or track.last_thumbnail is None:
+            return False
+        return float(np.dot(face_thumbnail, track.last_thumbnail)) >= ABSORB_MIN_CORRELATION
+
+    def _check_pending(self, track: FaceTrack, embed: Embed, vector: np.ndarray | None) -> bool:
+        """Check a track's absorbed faces with its newest face's embedding `vector` (None: its
+        last absorbed face, embedded now). True if that face agrees. If not, the absorbed faces
+        are embedded and those from the first that disagrees on move to a new track."""
+        waiting = track.pending
+        if vector is None:
+            if not waiting:
+                return True
+            vector = embed([waiting[-1].aligned_bgr])[0]
+            self.faces_embedded += 1
+            if track.distance_to(vector) < self.link_max_distance:
+                track.pending = waiting[-1:]  # the last one now counts as embedded
+                track.confirm_pending(vector[None])
+                return True
+            earlier = embed([face.aligned_bgr for face in waiting[:-1]])
+            vectors = np.concatenate([earlier.reshape(-1, len(vector)), vector[None]])
+            self.faces_embedded += len(waiting) - 1
+        elif track.distance_to(vector) < self.link_max_distance:
+            return True
+        elif not waiting:
+            return False
+        else:
+            vectors = embed([face.aligned_bgr for face in waiting])
+            self.faces_embedded += len(waiting)
+        first_other = next(
+            (i for i, v in enumerate(vectors) if track.distance_to(v) >= self.link_max_distance),
+            len(waiting),
+        )
+        track.pending = waiting[:first_other]
+        track.confirm_pending(vectors[:first_other])
+        if first_other < len(waiting):
+            track.drop_from(waiting[first_other].frame_index)
+            other = self._new_track()
+            for face, v in zip(waiting[first_other:], vectors[first_other:], strict=True):
+                other.add(replace(face, embedding=v), self.faces_per_track)
+        return False
+
+    def _new_track(self) -> FaceTrack:
+        track = FaceTrack(index=len(self.tracks))
+        self.tracks.append(track)
+        self._active.append(track)
+        return track
 
     def finish(self, embed: Embed) -> list[FaceTrack]:
         """Close every open track (see _close) and return all tracks of the video."""
-        self._close(self._active, embed)
-        self._active = []
+        self._close(list(self._active), embed)
         for number, track in enumerate(self.tracks):
             track.index = number  # split tracks took their place: number them in order again
         return self.tracks
 
     def _close(self, tracks: list[FaceTrack], embed: Embed) -> None:
-        """Split ended tracks whose faces disagree; embed their absorbed kept faces in one batch."""
+        """Check ended tracks' last absorbed faces, split tracks whose faces disagree, and embed
+        their absorbed kept faces in one batch."""
+        for track in list(tracks):
+            before = len(self.tracks)
+            self._check_pending(track, embed, None)
+            tracks = tracks + self.tracks[before:]  # a split-off tail ends with its track
+        closed = {id(t) for t in tracks}
+        self._active = [t for t in self._active if id(t) not in closed]
         for track in tracks:
             parts = split_disagreeing(track, self.link_max_distance, self.faces_per_track)
             if len(parts) > 1:
@@ -275,12 +385,20 @@ class FaceTracker:
                 limit = self.link_max_distance * (1.0 if overlaps else 0.6)
                 if distance < limit:
                     cost[i, k] = distance
-        finite = np.where(np.isfinite(cost), cost, 1e6)
-        return {
-            free_faces[k]: free_tracks[i]
-            for i, k in zip(*linear_sum_assignment(finite), strict=True)
-            if np.isfinite(cost[i, k])
-        }
+        return {free_faces[k]: free_tracks[i] for i, k in _assignment(cost)}
+
+
+def _assignment(cost: np.ndarray) -> list[tuple[int, int]]:
+    """The (row, column) pairs of finite cost that a minimum-cost assignment makes. When no row
+    and no column has two finite costs (nearly every frame), that is every finite pair; only
+    real contention needs scipy's solver, whose import costs a process 0.5-2 s of start-up."""
+    finite = np.isfinite(cost)
+    if finite.sum(axis=0).max(initial=0) <= 1 and finite.sum(axis=1).max(initial=0) <= 1:
+        return [(int(i), int(k)) for i, k in zip(*np.nonzero(finite), strict=True)]
+    from scipy.optimize import linear_sum_assignment
+
+    rows, columns = linear_sum_assignment(np.where(finite, cost, 1e6))
+    return [(int(i), int(k)) for i, k in zip(rows, columns, strict=True) if finite[i, k]]
 
 
 def split_disagreeing(track: FaceTrack, max_distance: float, keep: int) -> list[FaceTrack]:
@@ -317,6 +435,19 @@ def split_disagreeing(track: FaceTrack, max_distance: float, keep: int) -> list[
             part._add_kept(face, keep)
         parts += split_disagreeing(part, max_distance, keep)
     return parts
+
+
+def thumbnail(aligned_bgr: np.ndarray | None) -> np.ndarray | None:
+    """A tiny grey picture of an aligned face, zero mean and unit norm: the dot product of two
+    is their correlation, a cheap check that one sample's face is still the previous one."""
+    if aligned_bgr is None:
+        return None
+    grey = cv2.cvtColor(aligned_bgr, cv2.COLOR_BGR2GRAY)
+    small = cv2.resize(grey, (THUMBNAIL_PX, THUMBNAIL_PX), interpolation=cv2.INTER_AREA)
+    vector = small.astype(np.float32).ravel()
+    vector -= vector.mean()
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 1e-6 else None
 
 
 def _compact(face: TrackedFace) -> TrackedFace:

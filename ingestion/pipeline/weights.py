@@ -233,3 +233,16 @@ def deepface_environment(deepface_home: Path, allow_download: bool) -> Iterator[
             yield
         finally:
             weight_utils.download_weights_if_necessary = original
+
+
+def model_cache_dir() -> Path | None:
+    """A folder of this user's only for files derived from model weights (None: no such
+    folder can be had); being derived, they are remade whenever it is emptied."""
+    folder = Path(tempfile.gettempdir()) / f"faaaaaces-models-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
+            return None  # someone else's: nothing read from it is trusted
+    except OSError:
+        return None
+    return folder

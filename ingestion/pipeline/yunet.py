@@ -10,11 +10,14 @@ against 23 ms through OpenCV's DNN module (benchmarks/README.md).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .weights import model_cache_dir
 
 WEIGHTS_FILE = "face_detection_yunet_2023mar.onnx"
 STRIDES = (8, 16, 32)
@@ -24,12 +27,7 @@ TOP_K = 5000
 
 class YuNet:
     def __init__(self, weights_file: Path) -> None:
-        import onnx
-
-        model = onnx.load(str(weights_file))
-        _free_dimensions(model.graph.input, {2: "height", 3: "width"})
-        _free_dimensions(model.graph.output, {1: "cells"})
-        self._session = _inference_session(model)
+        self._session = _inference_session(_any_size_model(weights_file))
         self._input_name = self._session.get_inputs()[0].name
         self._output_names = [output.name for output in self._session.get_outputs()]
 
@@ -71,7 +69,32 @@ class YuNet:
         ).astype(np.float32)
 
 
-def _inference_session(model):
+def _any_size_model(weights_file: Path) -> bytes:
+    """The model with its input size freed, made once with the onnx package and kept in a
+    private cache folder: importing onnx alone took 0.7-2.4 s of every process's start-up."""
+    original = weights_file.read_bytes()
+    folder = model_cache_dir()
+    key = hashlib.sha256(original).hexdigest()[:16]
+    cached = folder / f"yunet-{key}-any-size.onnx" if folder is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    import onnx
+
+    model = onnx.load_from_string(original)
+    _free_dimensions(model.graph.input, {2: "height", 3: "width"})
+    _free_dimensions(model.graph.output, {1: "cells"})
+    adapted = model.SerializeToString()
+    if cached is not None:
+        partial = cached.with_suffix(f".{os.getpid()}.part")
+        try:
+            partial.write_bytes(adapted)
+            os.replace(partial, cached)  # whole or absent, even with two processes at once
+        except OSError:
+            partial.unlink(missing_ok=True)
+    return adapted
+
+
+def _inference_session(model: bytes):
     """An onnxruntime session for the adapted model, tuned to share two cores."""
     import onnxruntime
 
@@ -84,9 +107,7 @@ def _inference_session(model):
     # A memory plan is kept per input shape, and detection sees a new shape with every crop
     # around a face: with plans, memory grew with video length (10 minutes: 717 MB, not 621).
     options.enable_mem_pattern = False
-    return onnxruntime.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _free_dimensions(values, names: dict[int, str]) -> None:

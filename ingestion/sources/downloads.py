@@ -9,18 +9,20 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import yt_dlp
-from yt_dlp.networking.exceptions import HTTPError, TransportError
-from yt_dlp.utils import GeoRestrictedError, UnsupportedError, YoutubeDLError
 
 from ingestion.pipeline.progress import ProgressCallback
 from ingestion.sources import FileTooLarge, SourceError, TransientSourceError, size_text
 from ingestion.sources.addresses import NonPublicAddress, public_addresses_only
 from ingestion.sources.content import NOT_A_VIDEO, sniff_video_container
 from ingestion.sources.url_policy import check_url_allowed
+
+if TYPE_CHECKING:
+    from yt_dlp.utils import YoutubeDLError
+
+# yt-dlp is imported where a download runs, not with this module: it costs 0.5-1 s of every
+# process's start-up (ingest, the worker, the web server) and most of them never download.
 
 DOWNLOAD_SOCKET_TIMEOUT_S = 30
 
@@ -102,6 +104,8 @@ def _run_yt_dlp(
     socket_timeout_s: float,
 ) -> dict[str, Any]:
     """yt-dlp's info for the downloaded video, after checking the media URLs it will fetch."""
+    import yt_dlp
+    from yt_dlp.utils import YoutubeDLError
 
     def on_progress(status: dict[str, Any]) -> None:
         downloaded_bytes = int(status.get("downloaded_bytes") or 0)
@@ -186,6 +190,8 @@ def _too_large(max_bytes: int) -> FileTooLarge:
 def _is_transient(error: YoutubeDLError) -> bool:
     """A failure that may pass by itself: the server busy or limiting (429, 5xx), or the
     connection timed out or was cut. A refused address or a missing page is not."""
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+
     causes = list(_causes(error))
     http_error = next((c for c in causes if isinstance(c, HTTPError)), None)
     if http_error is not None:
@@ -197,6 +203,9 @@ def _is_transient(error: YoutubeDLError) -> bool:
 
 def _explain_download_error(url: str, error: YoutubeDLError) -> str:
     """A sentence for the user from yt-dlp's error, whose text is meant for its own CLI."""
+    from yt_dlp.networking.exceptions import HTTPError, TransportError
+    from yt_dlp.utils import GeoRestrictedError, UnsupportedError
+
     causes = list(_causes(error))
     http_error = next((c for c in causes if isinstance(c, HTTPError)), None)
     if http_error is not None:

@@ -1,5 +1,6 @@
 """`manage.py ingest`: files and URLs in, clear errors out, nothing lost or duplicated."""
 
+import io
 import shutil
 
 import pytest
@@ -100,3 +101,18 @@ def test_queued_ingestion_is_run_by_a_django_q_worker(monkeypatch):
     assert job.task_id
     assert job.status == IngestJob.Status.DONE
     assert job.video.status == Video.Status.READY
+
+
+def test_output_that_is_not_a_terminal_gets_one_line_per_stage():
+    output = io.StringIO()  # a pipe or a log file: no progress bar redrawn there
+    call_command("ingest", str(VIDEOS / "talking_head_5.mp4"), stdout=output, stderr=io.StringIO())
+    lines = output.getvalue().splitlines()
+    stages = [line for line in lines if line.startswith("talking_head_5.mp4: ") and " s)" in line]
+    assert [line.split(": ")[1].split(" (")[0] for line in stages] == [
+        "finding faces",
+        "saving faces",
+        "grouping people",
+        "indexing",
+    ]
+    assert "\r" not in output.getvalue()
+    assert "talking_head_5.mp4: video" in lines[-1]  # what it found comes last

@@ -1,5 +1,10 @@
-"""`manage.py ingest PATH_OR_URL ...`: process videos now (with progress bars) or queue them."""
+"""`manage.py ingest PATH_OR_URL ...`: process videos now (with progress bars) or queue them.
 
+On a terminal each video gets a progress bar; when the output is a log, a pipe or CI, one line
+per stage instead of a bar redrawn a hundred times.
+"""
+
+import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -56,13 +61,16 @@ class Command(BaseCommand):
 
     def _run_in_foreground(self, job: IngestJob) -> bool:
         label = Path(job.source).name if not looks_like_url(job.source) else job.source
-        with tqdm(total=100, desc=label[:40], unit="%", leave=True) as bar:
+        if self.stderr.isatty():
+            with tqdm(total=100, desc=label[:40], unit="%", leave=True) as bar:
 
-            def listener(stage: str, percent: int) -> None:
-                bar.set_postfix_str(stage)
-                bar.update(percent - bar.n)
+                def listener(stage: str, percent: int) -> None:
+                    bar.set_postfix_str(stage)
+                    bar.update(percent - bar.n)
 
-            result = run_ingest_job(job.id, listener)
+                result = run_ingest_job(job.id, listener)
+        else:
+            result = run_ingest_job(job.id, self._stage_lines(label))
         job.refresh_from_db()
         if job.status == IngestJob.Status.FAILED:
             self.stderr.write(self.style.ERROR(f"{label}: failed: {job.error}"))
@@ -82,3 +90,19 @@ class Command(BaseCommand):
                 )
             )
         return True
+
+    def _stage_lines(self, label: str):
+        """A listener writing "label: stage (percent, seconds since the video started)" once
+        when each stage starts."""
+        stages_seen: set[str] = set()
+        started = time.monotonic()
+
+        def listener(stage: str, percent: int) -> None:
+            if stage not in stages_seen:
+                stages_seen.add(stage)
+                name = dict(IngestJob.Stage.choices).get(stage, stage).lower()
+                elapsed_s = time.monotonic() - started
+                self.stdout.write(f"{label}: {name} ({percent}%, {elapsed_s:.1f} s)")
+                self.stdout.flush()
+
+        return listener
