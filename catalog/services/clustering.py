@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
 from catalog.grouping import TrackSet, place_tracks, track_template
 from catalog.models import Face, Person, Track, TrackRejection, Video
+from catalog.services.candidates import candidate_people
 from ingestion.pipeline.thresholds import verification_distance
 
 # People are grouped by k-nearest-track linkage (catalog/grouping.py), an average of several
@@ -240,21 +242,46 @@ def assign_people_to_video(video: Video) -> ClusteringSummary:
 @transaction.atomic
 def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     """Group these tracks among themselves and give each group a person, new or existing (a
-    new video's tracks, or faces a curator left without a person)."""
+    new video's tracks, or faces a curator left without a person).
+
+    Only the people the vector index finds near these tracks are read (their tracks, whole):
+    the cost follows the video and its neighbours, not the catalog
+    (catalog/services/candidates.py). When the index cannot be trusted the whole catalog is
+    read instead, as a re-cluster does.
+    """
     _wait_for_other_groupings()
     model_name = settings.FACE_RECOGNITION_MODEL
-    tracks = load_catalog_tracks(model_name)
-    free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
-    if not free_rows:
+    new = load_catalog_tracks(model_name, Track.objects.filter(id__in=track_ids))
+    if not new.track_ids:
         return ClusteringSummary(0, 0, 0, {})
+    candidates = candidate_people(
+        new.vectors,
+        new.rejected,
+        [face_id for faces in new.face_ids for face_id in faces],
+        model_name,
+        new.vectors.shape[1],
+        grouping_threshold(model_name),
+    )
+    if candidates is None:
+        tracks = load_catalog_tracks(model_name)
+    else:
+        of_candidates = Face.objects.filter(person_id__in=candidates).values("track_id")
+        tracks = load_catalog_tracks(
+            model_name, Track.objects.filter(Q(id__in=track_ids) | Q(id__in=of_candidates))
+        )
+    free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
+    before = {tracks.person_ids[row] for row in free_rows} - {None}
     for row in free_rows:
         tracks.person_ids[row] = None  # a re-run regroups these tracks from scratch
     existing = {p for p in tracks.person_ids if p is not None}
-    curated = set(Person.objects.curated().values_list("id", flat=True))
-    groups = _place_groups(tracks, free_rows, existing, curated & existing, reuse_ids=False)
+    if candidates is not None:
+        existing &= candidates  # a track of a candidate may be mostly someone else's
+    curated = set(Person.objects.curated().filter(id__in=existing).values_list("id", flat=True))
+    groups = _place_groups(tracks, free_rows, existing, curated, reuse_ids=False)
     moved, created = _apply_placement(tracks, groups)
     refresh_cover_faces(moved)
-    Person.objects.delete_left_empty()
+    # Only the people these tracks left, or who merged into another, can be left empty.
+    Person.objects.filter(id__in=before | existing).delete_left_empty()
     people = {tracks.person_ids[row] for row in free_rows}
     return ClusteringSummary(len(free_rows), len(people), created, moved)
 
