@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from catalog.grouping import ACROSS_VIDEOS_MARGIN, cosine_distances, linkage
+from catalog.grouping import ACROSS_VIDEOS_MARGIN, K_NEAREST, cosine_distances
 
 GRAPH_K = 30
 
@@ -85,19 +85,44 @@ def merge_groups_on_graph(
         return set(owner[np.asarray(reached, dtype=np.int64)].tolist()) - {a}
 
     def measure(a: int, others) -> None:
-        for b in others:
-            if (settled[a] and settled[b]) or (curated[a] and curated[b]):
-                continue
-            if not blocked[a].isdisjoint(groups[b]):
-                continue
-            distances = cosine_distances(vectors[groups[a]], vectors[groups[b]])
-            value = linkage(distances, method)
+        others = [
+            b
+            for b in others
+            if not (settled[a] and settled[b])
+            and not (curated[a] and curated[b])
+            and blocked[a].isdisjoint(groups[b])
+        ]
+        if not others:
+            return
+        columns = [groups[b] for b in others]
+        sizes = np.asarray([len(c) for c in columns])
+        distances = cosine_distances(vectors[groups[a]], vectors[np.concatenate(columns)])
+        for b, value in zip(others, linkages(distances, sizes, method).tolist(), strict=True):
             if value < threshold:
                 low, high = min(a, b), max(a, b)
                 heapq.heappush(heap, (value, low, high, version[low], version[high]))
 
+    # Two single tracks: every linkage is their distance. Measured for all such edges at once.
+    single = [len(g) == 1 for g in groups]
+    pairs = [
+        (a, b)
+        for a in range(count)
+        if single[a]
+        for b in linked(a)
+        if b > a and single[b] and groups[a][0] not in blocked[b]
+        and not (settled[a] and settled[b]) and not (curated[a] and curated[b])
+    ]  # fmt: skip
+    if pairs:
+        items = np.asarray([(groups[a][0], groups[b][0]) for a, b in pairs])
+        products = np.einsum("ij,ij->i", vectors[items[:, 0]], vectors[items[:, 1]])
+        distances = np.clip(1.0 - products, 0.0, None).tolist()
+        heap = [
+            (d, a, b, 0, 0) for (a, b), d in zip(pairs, distances, strict=True) if d < threshold
+        ]
+    heapq.heapify(heap)
     for a in range(count):
-        measure(a, [b for b in linked(a) if b > a])
+        if not single[a]:
+            measure(a, [b for b in linked(a) if single[b] or b > a])
     merges, possible = 0, max(1, count - 1)
     while heap:
         _, a, b, version_a, version_b = heapq.heappop(heap)
@@ -116,3 +141,31 @@ def merge_groups_on_graph(
         if merges % 256 == 0:
             progress(min(1.0, merges / possible))
     return sorted((g for g in groups if g), key=lambda g: (-len(g), g[0]))
+
+
+def linkages(distances: np.ndarray, sizes: np.ndarray, method: str) -> np.ndarray:
+    """catalog.grouping.linkage from one group (the rows) to several at once: `distances`
+    holds their columns side by side, `sizes` columns each. One pass of numpy for them all,
+    not a few calls per pair: the re-cluster measures hundreds of thousands of pairs."""
+    distances = distances.astype(np.float64)
+    rows = distances.shape[0]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    if method == "single":
+        return np.minimum.reduceat(distances.min(axis=0), starts)
+    if method == "average":
+        return np.add.reduceat(distances.sum(axis=0), starts) / (rows * sizes)
+    if method != "knn":
+        raise ValueError(f"unknown grouping method {method!r}")
+    # Each row's K nearest columns of each group: sort each row within its groups (a group's
+    # number keys the sort first), then take each group's first k_b.
+    group_of_column = np.repeat(np.arange(len(sizes)), sizes)
+    order = np.lexsort((distances, np.broadcast_to(group_of_column, distances.shape)), axis=1)
+    ordered = np.take_along_axis(distances, order, axis=1)
+    k_rows = np.minimum(K_NEAREST, sizes)
+    taken = np.concatenate([start + np.arange(k) for start, k in zip(starts, k_rows, strict=True)])
+    row_side = np.add.reduceat(ordered[:, taken].mean(axis=0), np.cumsum(k_rows) - k_rows) / k_rows
+    # Each column's K nearest rows.
+    k_columns = min(K_NEAREST, rows)
+    nearest_rows = np.partition(distances, k_columns - 1, axis=0)[:k_columns].mean(axis=0)
+    column_side = np.add.reduceat(nearest_rows, starts) / sizes
+    return (row_side + column_side) / 2
