@@ -1,9 +1,11 @@
 """Which existing people a new video's tracks could be: asked of the vector index, not read from
 the whole catalog, so grouping one video costs the same at a million faces as at a thousand.
 
-The index answers with the k nearest faces of each new track; the database says who those faces
-belong to now (a payload may lag behind a curator's change by a moment), plus the people of
-videos still being processed (grouped, maybe not yet indexed). When the index cannot be trusted
+The index answers with the k nearest faces of each new track; their tracks, read from the
+database, are candidates when their template is within the grouping threshold of a new track
+(the only pairs the grouping measures), and their people are who the database says now (a
+payload may lag behind a curator's change by a moment); so are the people of videos still being
+processed (grouped, maybe not yet indexed). When the index cannot be trusted
 (unreachable, or holding fewer faces than the catalog's finished videos: deleted, half rebuilt,
 another backend) the answer is None and the caller reads the catalog from the database instead:
 slower, never a wrong person.
@@ -12,20 +14,20 @@ slower, never a wrong person.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 import numpy as np
-from django.db.models import Q
 
+from catalog.grouping import cosine_distances, track_template
 from catalog.models import Face, Video
 from catalog.services import index_sync
 from search.index import FaceIndexError
 
 logger = logging.getLogger(__name__)
 
-# Nearest faces asked of the index per new track. A person is a candidate when one of their
-# faces is among them; the grouping then decides on the candidates' tracks exactly as it would
-# on the whole catalog. ~3 faces a track, so 64 faces reach past the ~20 nearest tracks.
+# Nearest faces asked of the index per new track (~3 faces a track: past the ~20 nearest tracks).
+# The grouping then decides on the candidates' tracks exactly as it would on the whole catalog.
 CANDIDATE_FACES = 64
 # Faces less similar than this share of the grouping's similarity bound are no candidates. Safe:
 # a track's template is its faces' weighted mean m over |m|, so some face of it is at least
@@ -80,14 +82,48 @@ def candidate_people(
         logger.warning("the face index cannot be used (%s): grouping reads the catalog", error)
         return None
     face_ids = {hit.face_id for found in hits for hit in found} - set(own_face_ids)
-    nearby = Q(id__in=face_ids)
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
-    # indexing, or one whose indexing failed.
-    unfinished = Q(video__in=Video.objects.exclude(status=Video.Status.READY))
-    return set(
-        Face.objects.filter(nearby | unfinished, embedding_model=model_name, is_not_face=False)
+    # indexing, or one whose indexing failed. Their people are all candidates.
+    unfinished = set(
+        Face.objects.filter(
+            video__in=Video.objects.exclude(status=Video.Status.READY),
+            embedding_model=model_name,
+            is_not_face=False,
+        )
         .exclude(person=None)
         .exclude(id__in=own_face_ids)
         .values_list("person_id", flat=True)
         .distinct()
     )
+    return unfinished | people_of_tracks_within(vectors, face_ids, model_name, threshold)
+
+
+def people_of_tracks_within(
+    vectors: np.ndarray, face_ids: Collection[int], model_name: str, threshold: float
+) -> set[int]:
+    """The people (now, in the database) of the tracks of these faces whose template is within
+    `threshold` of one of `vectors`: the only ones the grouping would compare with them (it
+    measures two groups only when a pair of their tracks is that close). Reads those tracks'
+    faces only: at most k per vector."""
+    rows = (
+        Face.objects.filter(
+            track__in=Face.objects.filter(id__in=face_ids).values("track_id"),
+            embedding_model=model_name,
+            is_not_face=False,
+        )
+        .exclude(person=None)
+        .order_by("track_id")
+        .values_list("track_id", "person_id", "quality", "embedding")
+    )
+    faces_of: dict[int, list] = {}
+    for track_id, person_id, quality, embedding in rows:
+        faces_of.setdefault(track_id, []).append((person_id, quality, embedding))
+    if not faces_of:
+        return set()
+    templates, people = [], []
+    for faces in faces_of.values():
+        embeddings = [np.frombuffer(f[2], dtype=np.float32) for f in faces]
+        templates.append(track_template(embeddings, [f[1] for f in faces]))
+        people.append(Counter(f[0] for f in faces).most_common(1)[0][0])
+    close = (cosine_distances(np.asarray(vectors), np.asarray(templates)) < threshold).any(axis=0)
+    return {person for person, near in zip(people, close.tolist(), strict=True) if near}
