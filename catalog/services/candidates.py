@@ -37,16 +37,21 @@ MIN_MEAN_LENGTH = 0.6
 
 
 def faces_missing_from_index(index, model_name: str, own_face_ids: Collection[int]) -> int:
-    """How many more faces the finished videos have than the index holds, the faces being
-    grouped left out (a cheap count each side; a missing or partly rebuilt index shows here)."""
+    """How many faces the index should hold and does not, at least (a cheap count each side; a
+    missing or partly rebuilt index shows here). Counted: faces with a person (never a "not a
+    face": marking one takes its person), from one covering index, less those of unfinished
+    videos (perhaps not indexed yet) and those being grouped."""
+    with_person = Face.objects.exclude(person=None)
     expected = (
-        Face.objects.filter(
-            embedding_model=model_name, is_not_face=False, video__status=Video.Status.READY
-        )
-        .exclude(id__in=own_face_ids)
-        .count()
+        with_person.filter(embedding_model=model_name).count()
+        - with_person.filter(video_id__in=unfinished_videos()).count()
+        - with_person.filter(id__in=own_face_ids).count()
     )
-    return max(0, expected - index.count()) if expected else 0
+    return max(0, expected - index.count()) if expected > 0 else 0
+
+
+def unfinished_videos() -> list[int]:
+    return list(Video.objects.exclude(status=Video.Status.READY).values_list("id", flat=True))
 
 
 def candidate_people(
@@ -85,13 +90,10 @@ def candidate_people(
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
     # indexing, or one whose indexing failed. Their people are all candidates.
     unfinished = set(
-        Face.objects.filter(
-            video__in=Video.objects.exclude(status=Video.Status.READY),
-            embedding_model=model_name,
-            is_not_face=False,
-        )
+        Face.objects.filter(video_id__in=unfinished_videos())
         .exclude(person=None)
         .exclude(id__in=own_face_ids)
+        .order_by()
         .values_list("person_id", flat=True)
         .distinct()
     )
@@ -105,19 +107,14 @@ def people_of_tracks_within(
     `threshold` of one of `vectors`: the only ones the grouping would compare with them (it
     measures two groups only when a pair of their tracks is that close). Reads those tracks'
     faces only: at most k per vector."""
-    rows = (
-        Face.objects.filter(
-            track__in=Face.objects.filter(id__in=face_ids).values("track_id"),
-            embedding_model=model_name,
-            is_not_face=False,
-        )
-        .exclude(person=None)
-        .order_by("track_id")
-        .values_list("track_id", "person_id", "quality", "embedding")
-    )
+    track_ids = set(Face.objects.filter(id__in=face_ids).values_list("track_id", flat=True))
+    rows = Face.objects.filter(track_id__in=track_ids).values_list(
+        "track_id", "person_id", "quality", "embedding", "embedding_model"
+    )  # the model checked here: see catalog_tracks._load_tracks
     faces_of: dict[int, list] = {}
-    for track_id, person_id, quality, embedding in rows:
-        faces_of.setdefault(track_id, []).append((person_id, quality, embedding))
+    for track_id, person_id, quality, embedding, model in rows:
+        if person_id is not None and model == model_name:
+            faces_of.setdefault(track_id, []).append((person_id, quality, embedding))
     if not faces_of:
         return set()
     templates, people = [], []

@@ -109,16 +109,19 @@ def load_catalog_tracks(
 
 def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
     """The tracks of these faces (tracks_of(ids): a queryset holding at least those tracks)."""
-    faces = (
-        faces.filter(embedding_model=model_name, is_not_face=False)
-        .order_by("track_id", "id")
-        .values_list("id", "track_id", "person_id", "quality", "embedding")
+    # The model and "not a face" are checked here, not in SQL: with them in the WHERE clause
+    # SQLite reads the rows through the (embedding_model, person) index, i.e. every face of
+    # the model, instead of the track's index (EXPLAIN QUERY PLAN).
+    faces = faces.order_by("track_id", "id").values_list(
+        "id", "track_id", "person_id", "quality", "embedding", "embedding_model", "is_not_face"
     )
     vectors_by_track: dict[int, list[np.ndarray]] = defaultdict(list)
     qualities_by_track: dict[int, list[float]] = defaultdict(list)
     persons_by_track: dict[int, Counter] = defaultdict(Counter)
     faces_by_track: dict[int, list[int]] = defaultdict(list)
-    for face_id, track_id, person_id, quality, embedding in faces:
+    for face_id, track_id, person_id, quality, embedding, model, not_face in faces:
+        if model != model_name or not_face:
+            continue
         vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
         qualities_by_track[track_id].append(quality)
         persons_by_track[track_id][person_id] += 1

@@ -26,7 +26,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Sum
 
 from catalog.grouping import place_tracks
 from catalog.grouping_graph import merge_groups_on_graph
@@ -196,10 +196,11 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     if candidates is None:
         tracks = load_catalog_tracks(model_name)
     else:
-        of_candidates = Face.objects.filter(person_id__in=candidates).values("track_id")
-        tracks = load_catalog_tracks(
-            model_name, Track.objects.filter(Q(id__in=track_ids) | Q(id__in=of_candidates))
+        of_candidates = (
+            Face.objects.filter(person_id__in=candidates).order_by().values_list("track_id")
         )
+        ids = set(track_ids) | {track_id for (track_id,) in of_candidates}
+        tracks = load_catalog_tracks(model_name, Track.objects.filter(id__in=ids))
     free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
     before = {tracks.person_ids[row] for row in free_rows} - {None}
     for row in free_rows:
