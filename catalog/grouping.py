@@ -9,7 +9,7 @@ matrix the service used before, stays for the older benchmarks.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -307,6 +307,7 @@ def place_tracks(
     method: str,
     threshold: float,
     curated: set[Hashable] = frozenset(),
+    merge: Callable[..., list[list[int]]] | None = None,
 ) -> list[tuple[list[int], Hashable | None]]:
     """New tracks grouped among themselves and with existing people in one agglomeration.
 
@@ -317,15 +318,17 @@ def place_tracks(
     gives about the same people as grouping the whole catalog at once.
 
     Returns the groups that changed: all their rows, and the person they are now (a curated
-    one if any, else the one with most rows there; None: a new person).
+    one if any, else the one with most rows there; None: a new person). `merge`: merge_groups
+    unless given (catalog.grouping_graph.merge_groups_on_graph for a whole catalog).
     """
+    merge = merge or merge_groups
     keys = [key for key, rows in people.items() if rows]
     starting = [list(people[key]) for key in keys] + [[row] for row in new_rows]
     rows = [row for group in starting for row in group]
     position = {row: i for i, row in enumerate(rows)}
     existing = len(keys)
     owner = {position[row]: number for number, group in enumerate(starting) for row in group}
-    merged = merge_groups(
+    merged = merge(
         tracks.vectors[rows],
         tracks.conflicts(rows),
         [[position[row] for row in group] for group in starting],

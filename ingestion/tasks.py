@@ -29,19 +29,24 @@ STAGE_SPANS = {
     IngestJob.Stage.CLUSTERING: (90, 95),
     IngestJob.Stage.INDEXING: (95, 99),
 }
+# Regrouping people is all grouping: its percent is the re-cluster's own.
+REGROUP_STAGE_SPANS = {IngestJob.Stage.CLUSTERING: (0, 95), IngestJob.Stage.INDEXING: (95, 99)}
 
 
 class JobReporter:
     """Writes stage and percent to the job (only when the percent moves) and to a listener, and
     stops the job, at most a second after a user asked, when they cancelled it."""
 
-    def __init__(self, job: IngestJob, listener: StageCallback | None) -> None:
+    def __init__(
+        self, job: IngestJob, listener: StageCallback | None, spans: dict | None = None
+    ) -> None:
         self.job = job
         self.listener = listener
+        self.spans = STAGE_SPANS if spans is None else spans
         self._cancel_checked_at = 0.0
 
     def __call__(self, stage: str, fraction: float = 0.0) -> None:
-        first, last = STAGE_SPANS.get(stage, (0, 100))
+        first, last = self.spans.get(stage, (0, 100))
         percent = int(first + (last - first) * max(0.0, min(1.0, fraction)))
         if stage != self.job.stage or percent != self.job.progress:
             self.job.report(stage, percent)
@@ -139,11 +144,11 @@ def run_regroup_people_job(
     job = jobs.claim(job_id, attempt)
     if job is None:
         return {"skipped": "the job was cancelled, finished or queued again meanwhile"}
-    report = JobReporter(job, listener)
+    report = JobReporter(job, listener, REGROUP_STAGE_SPANS)
     try:
         with jobs.heartbeat(job):
             report(IngestJob.Stage.CLUSTERING)
-            summary = recluster_people()
+            summary = recluster_people(report.stage_progress(IngestJob.Stage.CLUSTERING))
             report(IngestJob.Stage.INDEXING)
             index_sync.reindex_moved_faces(summary.moved_faces)
         result = {

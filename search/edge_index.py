@@ -161,6 +161,31 @@ class EdgeOperations:
         )
         self._write([operation])
 
+    def _request(
+        self, vector, limit, video_id, person_id, exclude_hidden, min_similarity, not_people=()
+    ):
+        import qdrant_edge as qe
+
+        must, must_not = [], []
+        if not_people:
+            must_not.append(
+                qe.FieldCondition(key="person_id", match=qe.MatchAny([int(p) for p in not_people]))
+            )
+        if video_id is not None:
+            must.append(qe.FieldCondition(key="video_id", match=qe.MatchValue(int(video_id))))
+        if person_id is not None:
+            must.append(qe.FieldCondition(key="person_id", match=qe.MatchValue(int(person_id))))
+        if exclude_hidden:
+            must_not.append(qe.FieldCondition(key="hidden", match=qe.MatchValue(1)))
+        return qe.QueryRequest(
+            limit=limit,
+            query=qe.Query.Nearest(as_vector(vector, self.dimension)),
+            with_payload=True,
+            with_vector=False,
+            filter=qe.Filter(must=must, must_not=must_not) if must or must_not else None,
+            score_threshold=min_similarity,
+        )
+
     def search(
         self,
         vector,
@@ -171,26 +196,36 @@ class EdgeOperations:
         exclude_hidden: bool = False,
         min_similarity: float | None = None,
     ) -> list[IndexHit]:
-        import qdrant_edge as qe
-
-        must, must_not = [], []
-        if video_id is not None:
-            must.append(qe.FieldCondition(key="video_id", match=qe.MatchValue(int(video_id))))
-        if person_id is not None:
-            must.append(qe.FieldCondition(key="person_id", match=qe.MatchValue(int(person_id))))
-        if exclude_hidden:
-            must_not.append(qe.FieldCondition(key="hidden", match=qe.MatchValue(1)))
-        request = qe.QueryRequest(
-            limit=limit,
-            query=qe.Query.Nearest(as_vector(vector, self.dimension)),
-            with_payload=True,
-            with_vector=False,
-            filter=qe.Filter(must=must, must_not=must_not) if must or must_not else None,
-            score_threshold=min_similarity,
-        )
+        request = self._request(vector, limit, video_id, person_id, exclude_hidden, min_similarity)
         with self.session() as shard:
             points = [] if shard is None else shard.query(request)
         return [make_hit(p.id, p.score, p.payload) for p in points]
+
+    def search_batch(
+        self,
+        vectors,
+        limit: int = 10,
+        *,
+        exclude_hidden: bool = False,
+        exclude_people: list | None = None,
+        min_similarity: float | None = None,
+    ) -> list[list[IndexHit]]:
+        """One search per vector, planned as one batch (one pass over the segments);
+        exclude_people[i]: the people whose faces search i leaves out."""
+        import qdrant_edge as qe
+
+        exclude_people = exclude_people or [()] * len(vectors)
+        requests = [
+            self._request(vector, limit, None, None, exclude_hidden, min_similarity, not_people)
+            for vector, not_people in zip(vectors, exclude_people, strict=True)
+        ]
+        if not requests:
+            return []
+        with self.session() as shard:
+            if shard is None:
+                return [[] for _ in requests]
+            results = shard.query_batch(qe.QueryBatchRequest(requests))
+        return [[make_hit(p.id, p.score, p.payload) for p in points] for points in results]
 
     def count(self) -> int:
         import qdrant_edge as qe
@@ -327,6 +362,10 @@ class EdgeFaceIndex:
 
     def search(self, vector, limit: int = 10, **filters) -> list[IndexHit]:
         return self._call("search", as_vector(vector, self.dimension), limit, **filters)
+
+    def search_batch(self, vectors, limit: int = 10, **filters) -> list[list[IndexHit]]:
+        vectors = [as_vector(vector, self.dimension) for vector in vectors]
+        return self._call("search_batch", vectors, limit, **filters)
 
     def count(self) -> int:
         return self._call("count")

@@ -120,6 +120,44 @@ class ServerFaceIndex:
         )
         return [make_hit(p.id, p.score, p.payload) for p in response.points]
 
+    def search_batch(
+        self,
+        vectors,
+        limit: int = 10,
+        *,
+        exclude_hidden=False,
+        exclude_people=None,
+        min_similarity=None,
+    ) -> list[list[IndexHit]]:
+        """One search per vector, sent as one request; exclude_people[i]: the people whose
+        faces search i leaves out."""
+        m = self._models
+
+        def query_filter(not_people) -> m.Filter | None:
+            must_not = []
+            if exclude_hidden:
+                must_not.append(m.FieldCondition(key="hidden", match=m.MatchValue(value=1)))
+            if not_people:
+                any_of = m.MatchAny(any=[int(p) for p in not_people])
+                must_not.append(m.FieldCondition(key="person_id", match=any_of))
+            return m.Filter(must_not=must_not) if must_not else None
+
+        exclude_people = exclude_people or [()] * len(vectors)
+        requests = [
+            m.QueryRequest(
+                query=as_vector(vector, self.dimension),
+                limit=limit,
+                filter=query_filter(not_people),
+                score_threshold=min_similarity,
+                with_payload=True,
+            )
+            for vector, not_people in zip(vectors, exclude_people, strict=True)
+        ]
+        if not requests:
+            return []
+        responses = self._client.query_batch_points(self.collection, requests)
+        return [[make_hit(p.id, p.score, p.payload) for p in r.points] for r in responses]
+
     def count(self) -> int:
         return int(self._client.count(self.collection, exact=True).count)
 

@@ -20,14 +20,25 @@ The rule: grouping, incremental or full, never undoes a curator's decision.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
-import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Max, Sum
 
-from catalog.grouping import TrackSet, place_tracks, track_template
-from catalog.models import Face, Person, Track, TrackRejection, Video
+from catalog.grouping import place_tracks
+from catalog.grouping_graph import merge_groups_on_graph
+from catalog.models import CurationAction, Face, Person, Track, TrackRejection, Video
+from catalog.services.candidates import candidate_people
+
+# on_screen_together stays importable from here (curation and the benchmarks use it).
+from catalog.services.catalog_tracks import (  # noqa: F401
+    CatalogTracks,
+    load_catalog_tracks,
+    on_screen_together,
+)
 from ingestion.pipeline.thresholds import verification_distance
 
 # People are grouped by k-nearest-track linkage (catalog/grouping.py), an average of several
@@ -45,105 +56,21 @@ def grouping_threshold(model_name: str) -> float:
     return round(verification_distance(model_name) * PEOPLE_MARGIN, 4)
 
 
-def on_screen_together(video_a: int, frames_a: frozenset[int], video_b: int,
-                       frames_b: frozenset[int]) -> bool:  # fmt: skip
-    """Two tracks seen in one frame of one video: certainly two different people."""
-    return video_a == video_b and not frames_a.isdisjoint(frames_b)
-
-
-@dataclass
-class CatalogTracks:
-    """One row per track: its average face vector, video, frames, current person and the people
-    a curator said it is not."""
-
-    track_ids: list[int] = field(default_factory=list)
-    video_ids: list[int] = field(default_factory=list)
-    frames: list[frozenset[int]] = field(default_factory=list)
-    person_ids: list[int | None] = field(default_factory=list)
-    face_ids: list[list[int]] = field(default_factory=list)
-    rejected: list[frozenset[int]] = field(default_factory=list)
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
-
-    def may_join(self, rows: list[int], person_id: int) -> bool:
-        return not any(person_id in self.rejected[row] for row in rows)
-
-    @property
-    def track_set(self) -> TrackSet:
-        """The tracks for catalog.grouping, with each "not this person" kept apart from the
-        person's current tracks (as if they were on screen together)."""
-        rows_of: dict[int, list[int]] = defaultdict(list)
-        for row, person_id in enumerate(self.person_ids):
-            if person_id is not None:
-                rows_of[person_id].append(row)
-        apart = {
-            row: {other for person_id in rejected for other in rows_of[person_id]}
-            for row, rejected in enumerate(self.rejected)
-            if rejected
-        }
-        return TrackSet(self.vectors, self.video_ids, self.frames, apart)
-
-    def conflict(self, a: int, b: int) -> bool:
-        return on_screen_together(
-            self.video_ids[a], self.frames[a], self.video_ids[b], self.frames[b]
-        )
-
-    def cannot_link_pairs(self, rows: list[int]) -> list[tuple[int, int]]:
-        conflicting = self.track_set.conflicts(rows)
-        return [(p, q) for p, others in enumerate(conflicting) for q in sorted(others) if p < q]
-
-
-def load_catalog_tracks(model_name: str, tracks=None) -> CatalogTracks:
-    tracks = Track.objects.all() if tracks is None else tracks
-    faces = (
-        Face.objects.filter(track__in=tracks, embedding_model=model_name, is_not_face=False)
-        .order_by("track_id", "id")
-        .values_list("id", "track_id", "person_id", "quality", "embedding")
-    )
-    vectors_by_track: dict[int, list[np.ndarray]] = defaultdict(list)
-    qualities_by_track: dict[int, list[float]] = defaultdict(list)
-    persons_by_track: dict[int, Counter] = defaultdict(Counter)
-    faces_by_track: dict[int, list[int]] = defaultdict(list)
-    for face_id, track_id, person_id, quality, embedding in faces:
-        vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
-        qualities_by_track[track_id].append(quality)
-        persons_by_track[track_id][person_id] += 1
-        faces_by_track[track_id].append(face_id)
-    rejected: dict[int, set[int]] = defaultdict(set)
-    for track_id, person_id in TrackRejection.objects.filter(
-        track_id__in=list(vectors_by_track)
-    ).values_list("track_id", "person_id"):
-        rejected[track_id].add(person_id)
-    result = CatalogTracks()
-    rows = []
-    meta = Track.objects.filter(id__in=list(vectors_by_track)).values_list(
-        "id", "video_id", "detections"
-    )
-    for track_id, video_id, detections in meta.order_by("id"):
-        rows.append(track_template(vectors_by_track[track_id], qualities_by_track[track_id]))
-        result.track_ids.append(track_id)
-        result.video_ids.append(video_id)
-        result.frames.append(Track.frames_in(detections))
-        result.person_ids.append(persons_by_track[track_id].most_common(1)[0][0])
-        result.face_ids.append(faces_by_track[track_id])
-        result.rejected.append(frozenset(rejected[track_id]))
-    if rows:
-        result.vectors = np.asarray(rows, dtype=np.float32)
-    return result
-
-
 def _place_groups(
     tracks: CatalogTracks,
     free_rows: list[int],
     joinable: set[int],
     curated: set[int],
     reuse_ids: bool,
+    merge=None,
 ) -> list[tuple[list[int], int | None]]:
     """Group the free tracks with the joinable people; say which person each changed group is
     (None: a new person). See catalog.grouping.place_tracks: a joinable person may gain tracks,
     and an uncurated one may merge with another person it is now close to; curated people never
     merge with each other. With reuse_ids, a group that joins nobody keeps the id of the
     non-joinable person most of its tracks had, so people's ids (and links to them) survive a
-    re-cluster.
+    re-cluster. `merge`: how place_tracks agglomerates (catalog.grouping.merge_groups unless
+    given).
     """
     free = set(free_rows)
     people: dict[int, list[int]] = defaultdict(list)
@@ -157,6 +84,7 @@ def _place_groups(
         method=settings.CLUSTERING_ALGORITHM,
         threshold=grouping_threshold(settings.FACE_RECOGNITION_MODEL),
         curated=curated,
+        merge=merge,
     )
     claimed = {person_id for _, person_id in groups if person_id is not None}
     placed = []
@@ -166,7 +94,8 @@ def _place_groups(
             for candidate, _ in previous.most_common():
                 if (
                     candidate is not None
-                    and candidate not in claimed | joinable
+                    and candidate not in claimed
+                    and candidate not in joinable
                     and tracks.may_join(rows, candidate)
                 ):
                     person_id = candidate
@@ -178,12 +107,14 @@ def _place_groups(
 
 def _apply_placement(
     tracks: CatalogTracks, groups: list[tuple[list[int], int | None]]
-) -> tuple[dict[int, list[int]], int]:
+) -> tuple[dict[int, list[int]], int, set[int]]:
     """Write the placement, creating new people.
 
-    Returns person id -> the faces that moved to them, and how many people were created.
+    Returns person id -> the faces that moved to them, how many people were created, and the
+    people faces moved away from.
     """
     moved: dict[int, list[int]] = defaultdict(list)
+    left: set[int] = set()
     created = 0
     for rows, person_id in groups:
         if person_id is None:
@@ -192,10 +123,12 @@ def _apply_placement(
         for row in rows:
             if tracks.person_ids[row] != person_id:
                 moved[person_id].extend(tracks.face_ids[row])
+                if tracks.person_ids[row] is not None:
+                    left.add(tracks.person_ids[row])
                 tracks.person_ids[row] = person_id
     for person_id, face_ids in moved.items():
         Face.objects.filter(id__in=face_ids).update(person_id=person_id)
-    return moved, created
+    return moved, created, left
 
 
 def refresh_cover_faces(person_ids) -> None:
@@ -240,36 +173,97 @@ def assign_people_to_video(video: Video) -> ClusteringSummary:
 @transaction.atomic
 def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     """Group these tracks among themselves and give each group a person, new or existing (a
-    new video's tracks, or faces a curator left without a person)."""
+    new video's tracks, or faces a curator left without a person).
+
+    Only the people the vector index finds near these tracks are read (their tracks, whole):
+    the cost follows the video and its neighbours, not the catalog
+    (catalog/services/candidates.py). When the index cannot be trusted the whole catalog is
+    read instead, as a re-cluster does.
+    """
     _wait_for_other_groupings()
     model_name = settings.FACE_RECOGNITION_MODEL
-    tracks = load_catalog_tracks(model_name)
-    free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
-    if not free_rows:
+    new = load_catalog_tracks(model_name, Track.objects.filter(id__in=track_ids))
+    if not new.track_ids:
         return ClusteringSummary(0, 0, 0, {})
+    candidates = candidate_people(
+        new.vectors,
+        new.rejected,
+        [face_id for faces in new.face_ids for face_id in faces],
+        model_name,
+        new.vectors.shape[1],
+        grouping_threshold(model_name),
+    )
+    if candidates is None:
+        tracks = load_catalog_tracks(model_name)
+    else:
+        of_candidates = (
+            Face.objects.filter(person_id__in=candidates).order_by().values_list("track_id")
+        )
+        ids = set(track_ids) | {track_id for (track_id,) in of_candidates}
+        tracks = load_catalog_tracks(model_name, Track.objects.filter(id__in=ids))
+    free_rows = [row for row, track_id in enumerate(tracks.track_ids) if track_id in track_ids]
+    before = {tracks.person_ids[row] for row in free_rows} - {None}
     for row in free_rows:
         tracks.person_ids[row] = None  # a re-run regroups these tracks from scratch
     existing = {p for p in tracks.person_ids if p is not None}
-    curated = set(Person.objects.curated().values_list("id", flat=True))
-    groups = _place_groups(tracks, free_rows, existing, curated & existing, reuse_ids=False)
-    moved, created = _apply_placement(tracks, groups)
+    if candidates is not None:
+        existing &= candidates  # a track of a candidate may be mostly someone else's
+    curated = set(Person.objects.curated().filter(id__in=existing).values_list("id", flat=True))
+    groups = _place_groups(tracks, free_rows, existing, curated, reuse_ids=False)
+    moved, created, _ = _apply_placement(tracks, groups)
     refresh_cover_faces(moved)
-    Person.objects.delete_left_empty()
+    # Only the people these tracks left, or who merged into another, can be left empty.
+    Person.objects.filter(id__in=before | existing).delete_left_empty()
     people = {tracks.person_ids[row] for row in free_rows}
     return ClusteringSummary(len(free_rows), len(people), created, moved)
 
 
-@transaction.atomic
-def recluster_people() -> ClusteringSummary:
-    """Regroup the whole catalog; curated people keep every face and may only gain faces."""
-    _wait_for_other_groupings()
-    model_name = settings.FACE_RECOGNITION_MODEL
-    tracks = load_catalog_tracks(model_name)
-    curated = set(Person.objects.curated().values_list("id", flat=True))
-    free_rows = [row for row, person_id in enumerate(tracks.person_ids) if person_id not in curated]
-    groups = _place_groups(tracks, free_rows, curated, curated, reuse_ids=True) if free_rows else []
-    moved, created = _apply_placement(tracks, groups)
-    Person.objects.delete_left_empty()
-    refresh_cover_faces(set(tracks.person_ids) - {None})
+def recluster_people(
+    progress: Callable[[float], None] = lambda fraction: None,
+) -> ClusteringSummary:
+    """Regroup the whole catalog; curated people keep every face and may only gain faces.
+
+    Bounded memory: tracks are read in chunks and grouped on a sparse k-nearest-neighbour graph
+    (catalog.grouping_graph), never a tracks x tracks matrix. The grouping is computed outside
+    the write transaction, so its progress shows and ingestion is not held up meanwhile; it is
+    written only if the catalog did not change in between (else computed again, under the lock).
+    """
+    seen = catalog_version()
+    tracks, groups = _plan_recluster(progress)
+    with transaction.atomic():
+        _wait_for_other_groupings()
+        if catalog_version() != seen:
+            tracks, groups = _plan_recluster()
+        progress(0.95)
+        moved, created, left = _apply_placement(tracks, groups)
+        Person.objects.delete_left_empty()
+        uncovered = Person.objects.filter(cover_face=None).values_list("id", flat=True)
+        refresh_cover_faces(set(moved) | left | set(uncovered))
     people = {p for p in tracks.person_ids if p is not None}
     return ClusteringSummary(len(tracks.track_ids), len(people), created, moved)
+
+
+def _plan_recluster(progress: Callable[[float], None] = lambda fraction: None):
+    """The tracks and the groups a re-cluster would write (nothing written)."""
+    tracks = load_catalog_tracks(
+        settings.FACE_RECOGNITION_MODEL, progress=lambda fraction: progress(0.4 * fraction)
+    )
+    curated = set(Person.objects.curated().values_list("id", flat=True))
+    free_rows = [row for row, person_id in enumerate(tracks.person_ids) if person_id not in curated]
+    if not free_rows:
+        return tracks, []
+    merge = partial(
+        merge_groups_on_graph, progress=lambda fraction: progress(0.45 + 0.5 * fraction)
+    )
+    return tracks, _place_groups(tracks, free_rows, curated, curated, reuse_ids=True, merge=merge)
+
+
+def catalog_version() -> tuple:
+    """Changes whenever faces, people, their faces' people, rejections or curation change: a
+    re-cluster computed from one version is written only onto the same version."""
+    return (
+        tuple(Face.objects.aggregate(Count("id"), Max("id"), Sum("person_id")).values()),
+        tuple(Person.objects.aggregate(Count("id"), Max("id"), Max("updated_at")).values()),
+        tuple(TrackRejection.objects.aggregate(Count("id"), Max("id")).values()),
+        tuple(CurationAction.objects.aggregate(Max("id"), Max("undone_at")).values()),
+    )

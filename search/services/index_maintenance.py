@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from catalog.models import Face
-from catalog.services.index_sync import get_face_index, index_faces, index_points, model_dimension
+from catalog.services.index_sync import get_face_index, index_faces, model_dimension
+from search.index import IndexPoint
 
 
 def faces_of_model(model_name: str):
@@ -20,18 +23,31 @@ def faces_of_model(model_name: str):
     )
 
 
-def rebuild_index(model_name: str, batch_size: int = 2000) -> int:
-    """Empty the model's index and refill it from the database, then build its graph."""
+def rebuild_index(model_name: str, batch_size: int = 5000) -> int:
+    """Empty the model's index and refill it from the database, then build its graph.
+
+    Read in id order, a batch at a time after the last id (not OFFSET, which rescans every row
+    before it: quadratic), only the columns a point needs (no Face objects)."""
     dimension = model_dimension(model_name)
     if dimension is None:
         return 0
     index = get_face_index(model_name, dimension)
     index.clear()
-    indexed = 0
-    for start in range(0, faces_of_model(model_name).count(), batch_size):
-        batch = list(faces_of_model(model_name)[start : start + batch_size])
-        index.upsert(index_points(batch))
+    indexed, after = 0, 0
+    rows = faces_of_model(model_name).values_list(
+        "id", "embedding", "video_id", "person_id", "person__hidden"
+    )
+    while batch := list(rows.filter(id__gt=after)[:batch_size]):
+        index.upsert(
+            (
+                IndexPoint(face_id, np.frombuffer(embedding, dtype=np.float32), video_id,
+                           person_id, bool(hidden))
+                for face_id, embedding, video_id, person_id, hidden in batch
+            ),
+            batch_size=batch_size,
+        )  # fmt: skip
         indexed += len(batch)
+        after = batch[-1][0]
     index.optimize()
     return indexed
 

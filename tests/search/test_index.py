@@ -101,6 +101,28 @@ def test_the_nearest_face_comes_first_with_similarity_one(index):
     assert hits[0].similarity >= hits[1].similarity >= hits[2].similarity
 
 
+def test_a_batch_of_searches_answers_each_vector_as_one_search_would(index):
+    index.upsert(points(10, person_id=5) + points(10, video_id=2, start=11))
+    index.set_person_hidden(5, True)
+    queries = [unit(3), unit(14), unit(20)]
+    batch = index.search_batch(queries, limit=4)
+    one_by_one = [index.search(vector, limit=4) for vector in queries]
+    assert [[(h.face_id, h.person_id) for h in hits] for hits in batch] == [
+        [(h.face_id, h.person_id) for h in hits] for hits in one_by_one
+    ]
+    assert [hits[0].face_id for hits in batch] == [3, 14, 20]
+    visible = index.search_batch(queries, limit=20, exclude_hidden=True)
+    assert all(h.person_id is None for hits in visible for h in hits)
+    assert index.search_batch([], limit=4) == []
+
+
+def test_each_search_of_a_batch_can_leave_out_people_of_its_own(index):
+    index.upsert(points(5, person_id=5) + points(5, person_id=6, start=6) + points(5, start=11))
+    batch = index.search_batch([unit(1), unit(1)], limit=15, exclude_people=[[5], [5, 6]])
+    assert {h.person_id for h in batch[0]} == {6, None}
+    assert {h.person_id for h in batch[1]} == {None}
+
+
 def test_filters_restrict_results_to_a_video_a_person_or_visible_people(index):
     index.upsert(points(10, video_id=1, person_id=5) + points(10, video_id=2, start=11))
     assert {h.video_id for h in index.search(unit(3), limit=20, video_id=2)} == {2}

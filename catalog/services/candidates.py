@@ -1,0 +1,126 @@
+"""Which existing people a new video's tracks could be: asked of the vector index, not read from
+the whole catalog, so grouping one video costs the same at a million faces as at a thousand.
+
+The index answers with the k nearest faces of each new track; their tracks, read from the
+database, are candidates when their template is within the grouping threshold of a new track
+(the only pairs the grouping measures), and their people are who the database says now (a
+payload may lag behind a curator's change by a moment); so are the people of videos still being
+processed (grouped, maybe not yet indexed). When the index cannot be trusted
+(unreachable, or holding fewer faces than the catalog's finished videos: deleted, half rebuilt,
+another backend) the answer is None and the caller reads the catalog from the database instead:
+slower, never a wrong person.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from catalog.grouping import cosine_distances, track_template
+from catalog.models import Face, Video
+from catalog.services import index_sync
+from search.index import FaceIndexError
+
+logger = logging.getLogger(__name__)
+
+# Nearest faces asked of the index per new track (~3 faces a track: past the ~20 nearest tracks).
+# The grouping then decides on the candidates' tracks exactly as it would on the whole catalog.
+CANDIDATE_FACES = 64
+# Faces less similar than this share of the grouping's similarity bound are no candidates. Safe:
+# a track's template is its faces' weighted mean m over |m|, so some face of it is at least
+# (template similarity) x |m| similar to the query, and the faces of one track point the same
+# way (|m| ~0.85-0.95 for real tracks; 0.6 is far below).
+MIN_MEAN_LENGTH = 0.6
+
+
+def faces_missing_from_index(index, model_name: str, own_face_ids: Collection[int]) -> int:
+    """How many faces the index should hold and does not, at least (a cheap count each side; a
+    missing or partly rebuilt index shows here). Counted: faces with a person (never a "not a
+    face": marking one takes its person), from one covering index, less those of unfinished
+    videos (perhaps not indexed yet) and those being grouped."""
+    with_person = Face.objects.exclude(person=None)
+    expected = (
+        with_person.filter(embedding_model=model_name).count()
+        - with_person.filter(video_id__in=unfinished_videos()).count()
+        - with_person.filter(id__in=own_face_ids).count()
+    )
+    return max(0, expected - index.count()) if expected > 0 else 0
+
+
+def unfinished_videos() -> list[int]:
+    return list(Video.objects.exclude(status=Video.Status.READY).values_list("id", flat=True))
+
+
+def candidate_people(
+    vectors: np.ndarray,
+    rejected: Sequence[Collection[int]],
+    own_face_ids: Collection[int],
+    model_name: str,
+    dimension: int,
+    threshold: float,
+    k: int = CANDIDATE_FACES,
+) -> set[int] | None:
+    """The people any of these track vectors may join (rejected[i]: people track i may not
+    join, left out of its search so they do not crowd out the others; threshold: the
+    grouping's cosine distance), or None when the index cannot say (module docstring)."""
+    own_face_ids = list(own_face_ids)
+    try:
+        index = index_sync.get_face_index(model_name, dimension)
+        missing = faces_missing_from_index(index, model_name, own_face_ids)
+        if missing:
+            logger.warning(
+                "the face index lacks %d faces of the catalog: grouping reads the whole "
+                "catalog instead (run `manage.py reindex`)",
+                missing,
+            )
+            return None
+        hits = index.search_batch(
+            list(vectors),
+            limit=k,
+            exclude_people=[sorted(r) for r in rejected],
+            min_similarity=(1.0 - threshold) * MIN_MEAN_LENGTH,
+        )
+    except FaceIndexError as error:
+        logger.warning("the face index cannot be used (%s): grouping reads the catalog", error)
+        return None
+    face_ids = {hit.face_id for found in hits for hit in found} - set(own_face_ids)
+    # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
+    # indexing, or one whose indexing failed. Their people are all candidates.
+    unfinished = set(
+        Face.objects.filter(video_id__in=unfinished_videos())
+        .exclude(person=None)
+        .exclude(id__in=own_face_ids)
+        .order_by()
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+    return unfinished | people_of_tracks_within(vectors, face_ids, model_name, threshold)
+
+
+def people_of_tracks_within(
+    vectors: np.ndarray, face_ids: Collection[int], model_name: str, threshold: float
+) -> set[int]:
+    """The people (now, in the database) of the tracks of these faces whose template is within
+    `threshold` of one of `vectors`: the only ones the grouping would compare with them (it
+    measures two groups only when a pair of their tracks is that close). Reads those tracks'
+    faces only: at most k per vector."""
+    track_ids = set(Face.objects.filter(id__in=face_ids).values_list("track_id", flat=True))
+    rows = Face.objects.filter(track_id__in=track_ids).values_list(
+        "track_id", "person_id", "quality", "embedding", "embedding_model"
+    )  # the model checked here: see catalog_tracks._load_tracks
+    faces_of: dict[int, list] = {}
+    for track_id, person_id, quality, embedding, model in rows:
+        if person_id is not None and model == model_name:
+            faces_of.setdefault(track_id, []).append((person_id, quality, embedding))
+    if not faces_of:
+        return set()
+    templates, people = [], []
+    for faces in faces_of.values():
+        embeddings = [np.frombuffer(f[2], dtype=np.float32) for f in faces]
+        templates.append(track_template(embeddings, [f[1] for f in faces]))
+        people.append(Counter(f[0] for f in faces).most_common(1)[0][0])
+    close = (cosine_distances(np.asarray(vectors), np.asarray(templates)) < threshold).any(axis=0)
+    return {person for person, near in zip(people, close.tolist(), strict=True) if near}

@@ -1,0 +1,149 @@
+"""The catalog's tracks as grouping reads them: one template vector per track, with its video,
+frames, person and the people a curator said it is not.
+
+The whole catalog is read in chunks of track ids (one range query each for faces and tracks),
+so a re-cluster never holds more than the templates, not every face's row at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db.models import Max, Min
+
+from catalog.grouping import TrackSet, track_template
+from catalog.models import Face, Track, TrackRejection
+
+# Tracks read per chunk when reading the whole catalog: ~15,000 faces, a few MB of rows.
+LOAD_CHUNK_TRACKS = 5000
+NOBODY: frozenset[int] = frozenset()
+
+
+def on_screen_together(video_a: int, frames_a: frozenset[int], video_b: int,
+                       frames_b: frozenset[int]) -> bool:  # fmt: skip
+    """Two tracks seen in one frame of one video: certainly two different people."""
+    return video_a == video_b and not frames_a.isdisjoint(frames_b)
+
+
+@dataclass
+class CatalogTracks:
+    """One row per track: its average face vector, video, frames, current person and the people
+    a curator said it is not."""
+
+    track_ids: list[int] = field(default_factory=list)
+    video_ids: list[int] = field(default_factory=list)
+    frames: list[frozenset[int]] = field(default_factory=list)
+    person_ids: list[int | None] = field(default_factory=list)
+    face_ids: list[list[int]] = field(default_factory=list)
+    rejected: list[frozenset[int]] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    def extend(self, other: CatalogTracks) -> None:
+        """Append another chunk's rows (vectors are joined by the caller, once)."""
+        self.track_ids += other.track_ids
+        self.video_ids += other.video_ids
+        self.frames += other.frames
+        self.person_ids += other.person_ids
+        self.face_ids += other.face_ids
+        self.rejected += other.rejected
+
+    def may_join(self, rows: list[int], person_id: int) -> bool:
+        return not any(person_id in self.rejected[row] for row in rows)
+
+    @property
+    def track_set(self) -> TrackSet:
+        """The tracks for catalog.grouping, with each "not this person" kept apart from the
+        person's current tracks (as if they were on screen together)."""
+        rows_of: dict[int, list[int]] = defaultdict(list)
+        for row, person_id in enumerate(self.person_ids):
+            if person_id is not None:
+                rows_of[person_id].append(row)
+        apart = {
+            row: {other for person_id in rejected for other in rows_of[person_id]}
+            for row, rejected in enumerate(self.rejected)
+            if rejected
+        }
+        return TrackSet(self.vectors, self.video_ids, self.frames, apart)
+
+    def conflict(self, a: int, b: int) -> bool:
+        return on_screen_together(
+            self.video_ids[a], self.frames[a], self.video_ids[b], self.frames[b]
+        )
+
+    def cannot_link_pairs(self, rows: list[int]) -> list[tuple[int, int]]:
+        conflicting = self.track_set.conflicts(rows)
+        return [(p, q) for p, others in enumerate(conflicting) for q in sorted(others) if p < q]
+
+
+def load_catalog_tracks(
+    model_name: str, tracks=None, progress: Callable[[float], None] = lambda fraction: None
+) -> CatalogTracks:
+    """These tracks (a queryset), or every track of the catalog, read in chunks."""
+    if tracks is not None:
+        faces = Face.objects.filter(track__in=tracks)
+        return _load_tracks(model_name, faces, lambda ids: Track.objects.filter(id__in=ids))
+    bounds = Track.objects.aggregate(low=Min("id"), high=Max("id"))
+    result = CatalogTracks()
+    if bounds["low"] is None:
+        return result
+    low, high = bounds["low"], bounds["high"]
+    chunks = []
+    for start in range(low, high + 1, LOAD_CHUNK_TRACKS):
+        span = {"gte": start, "lt": start + LOAD_CHUNK_TRACKS}
+        faces = Face.objects.filter(track_id__gte=span["gte"], track_id__lt=span["lt"])
+        chunk = _load_tracks(
+            model_name,
+            faces,
+            lambda ids, span=span: Track.objects.filter(id__gte=span["gte"], id__lt=span["lt"]),
+        )
+        result.extend(chunk)
+        if len(chunk.track_ids):
+            chunks.append(chunk.vectors)
+        progress(min(1.0, (start + LOAD_CHUNK_TRACKS - low) / (high + 1 - low)))
+    result.vectors = np.concatenate(chunks) if chunks else result.vectors
+    return result
+
+
+def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
+    """The tracks of these faces (tracks_of(ids): a queryset holding at least those tracks)."""
+    # The model and "not a face" are checked here, not in SQL: with them in the WHERE clause
+    # SQLite reads the rows through the (embedding_model, person) index, i.e. every face of
+    # the model, instead of the track's index (EXPLAIN QUERY PLAN).
+    faces = faces.order_by("track_id", "id").values_list(
+        "id", "track_id", "person_id", "quality", "embedding", "embedding_model", "is_not_face"
+    )
+    vectors_by_track: dict[int, list[np.ndarray]] = defaultdict(list)
+    qualities_by_track: dict[int, list[float]] = defaultdict(list)
+    persons_by_track: dict[int, Counter] = defaultdict(Counter)
+    faces_by_track: dict[int, list[int]] = defaultdict(list)
+    for face_id, track_id, person_id, quality, embedding, model, not_face in faces:
+        if model != model_name or not_face:
+            continue
+        vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
+        qualities_by_track[track_id].append(quality)
+        persons_by_track[track_id][person_id] += 1
+        faces_by_track[track_id].append(face_id)
+    rejected: dict[int, set[int]] = defaultdict(set)
+    for track_id, person_id in TrackRejection.objects.filter(
+        track_id__in=list(vectors_by_track)
+    ).values_list("track_id", "person_id"):
+        rejected[track_id].add(person_id)
+    result = CatalogTracks()
+    rows = []
+    meta = tracks_of(list(vectors_by_track)).values_list("id", "video_id", "detections")
+    for track_id, video_id, detections in meta.order_by("id"):
+        if track_id not in vectors_by_track:
+            continue
+        rows.append(track_template(vectors_by_track[track_id], qualities_by_track[track_id]))
+        result.track_ids.append(track_id)
+        result.video_ids.append(video_id)
+        result.frames.append(Track.frames_in(detections))
+        result.person_ids.append(persons_by_track[track_id].most_common(1)[0][0])
+        result.face_ids.append(faces_by_track[track_id])
+        result.rejected.append(frozenset(rejected[track_id]) if track_id in rejected else NOBODY)
+    if rows:
+        result.vectors = np.asarray(rows, dtype=np.float32)
+    return result

@@ -1,0 +1,123 @@
+"""Grouping a new video reads only the people the index finds near it, never the whole catalog,
+and gives the same people as reading the whole catalog would; an index that cannot be trusted
+sends it back to the database, never to a wrong person."""
+
+import logging
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from catalog.models import Face, Track, Video
+from catalog.services import candidates, clustering, index_sync
+from tests.catalog.test_order_independence import WITH_PEOPLE, agreement, people_of_faces
+from tests.conftest import VIDEOS, empty_catalog, person_at
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+FILLER_TRACKS = 300
+
+
+@pytest.fixture
+def tracks_loaded(monkeypatch):
+    """Every call of load_catalog_tracks: whether it read the whole catalog, and how many
+    tracks it returned."""
+    calls = []
+    load = clustering.load_catalog_tracks
+
+    def spy(model_name, tracks=None):
+        result = load(model_name, tracks)
+        calls.append((tracks is None, len(result.track_ids)))
+        return result
+
+    monkeypatch.setattr(clustering, "load_catalog_tracks", spy)
+    return calls
+
+
+def add_filler_video(tracks: int = FILLER_TRACKS) -> Video:
+    """A finished video of strangers, shaped as ingestion writes it (3 faces a track), indexed:
+    a catalog larger than any video's neighbourhood. Random 128-d directions are far from every
+    real face."""
+    video = Video.objects.create(
+        source=Video.Source.UPLOAD,
+        original_name="strangers.mp4",
+        content_sha256="f" * 64,
+        status=Video.Status.READY,
+    )
+    rng = np.random.default_rng(7)
+    faces = []
+    for number in range(tracks):
+        track = Track.objects.create(
+            video=video,
+            index_in_video=number,
+            start_time_s=number,
+            end_time_s=number + 1,
+            detections=[[number, number, 0, 0, 50, 50, 0.9]],
+        )
+        centre = rng.normal(size=128)
+        for _ in range(3):
+            vector = centre + 0.2 * rng.normal(size=128)
+            faces.append(
+                Face(
+                    video=video,
+                    track=track,
+                    time_s=number,
+                    frame_index=number,
+                    box_x=0,
+                    box_y=0,
+                    box_w=50,
+                    box_h=50,
+                    detector_confidence=0.9,
+                    quality=0.8,
+                    embedding=(vector / np.linalg.norm(vector)).astype(np.float32).tobytes(),
+                    embedding_model="SFace",
+                    embedding_dim=128,
+                )
+            )
+    Face.objects.bulk_create(faces)
+    clustering.assign_people_to_video(video)
+    index_sync.index_faces(Face.objects.filter(video=video).select_related("person"))
+    return video
+
+
+def test_adding_a_video_reads_only_the_people_near_it(tracks_loaded):
+    empty_catalog()
+    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
+    add_filler_video()
+    tracks_loaded.clear()
+    call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
+    whole_catalog, read = zip(*tracks_loaded, strict=True)
+    assert not any(whole_catalog)
+    new_tracks = Track.objects.filter(video__original_name="slideshow_2.mp4").count()
+    first_tracks = Track.objects.filter(video__original_name="slideshow_1.mp4").count()
+    # The new video, then it with its candidates: slideshow 1's people, and at most the odd
+    # stranger (random directions: ~0.2 % of faces come within the candidates' similarity).
+    assert read[-1] <= new_tracks + first_tracks + 10
+    obama = person_at("slideshow_1.mp4", 1.5)
+    assert obama.faces.filter(video__original_name="slideshow_2.mp4").exists()
+    empty_catalog()
+
+
+def test_the_index_gives_the_same_people_as_reading_the_whole_catalog(monkeypatch):
+    outcomes = {}
+    for way in ("from the index", "whole catalog"):
+        if way == "whole catalog":
+            monkeypatch.setattr(clustering, "candidate_people", lambda *args, **kwargs: None)
+        empty_catalog()
+        for video in WITH_PEOPLE:
+            call_command("ingest", str(video))
+        outcomes[way] = people_of_faces()
+    empty_catalog()
+    assert agreement(outcomes["from the index"], outcomes["whole catalog"]) == 1.0
+
+
+def test_an_index_missing_faces_sends_grouping_back_to_the_database(caplog, tracks_loaded):
+    empty_catalog()
+    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
+    index_sync.get_face_index("SFace", 128).clear()  # deleted, or a backend never filled
+    with caplog.at_level(logging.WARNING, logger=candidates.__name__):
+        call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
+    assert "reindex" in caplog.text
+    assert tracks_loaded[-1][0], "the whole catalog was read"
+    obama = person_at("slideshow_1.mp4", 1.5)
+    assert obama.faces.filter(video__original_name="slideshow_2.mp4").exists()
+    empty_catalog()
