@@ -144,12 +144,13 @@ def refresh_cover_faces(person_ids) -> None:
 GROUPING_LOCK_KEY = 0x46414345
 
 
-def _wait_for_other_groupings() -> None:
-    """Serialise groupings across processes until the transaction ends.
+def hold_grouping_lock() -> None:
+    """Serialise groupings and curation across processes until the transaction ends.
 
-    Each grouping reads the whole catalog and writes people from what it read; two at once (two
-    workers finishing together) would each miss the other's new people and split one person in
-    two. SQLite already runs one write transaction at a time (IMMEDIATE); Postgres does not.
+    Each grouping reads people and writes people from what it read; two at once (two workers
+    finishing together), or a grouping beside a curator's merge or move, would each miss the
+    other's changes (a person split in two, a face moved back). SQLite already runs one write
+    transaction at a time (IMMEDIATE); Postgres does not.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -180,7 +181,7 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     (catalog/services/candidates.py). When the index cannot be trusted the whole catalog is
     read instead, as a re-cluster does.
     """
-    _wait_for_other_groupings()
+    hold_grouping_lock()
     model_name = settings.FACE_RECOGNITION_MODEL
     new = load_catalog_tracks(model_name, Track.objects.filter(id__in=track_ids))
     if not new.track_ids:
@@ -231,7 +232,7 @@ def recluster_people(
     seen = catalog_version()
     tracks, groups = _plan_recluster(progress)
     with transaction.atomic():
-        _wait_for_other_groupings()
+        hold_grouping_lock()
         if catalog_version() != seen:
             tracks, groups = _plan_recluster()
         progress(0.95)

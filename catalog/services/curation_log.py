@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from catalog.models import CurationAction, DifferentPeople, Face, Person, TrackRejection
+from catalog.services.clustering import hold_grouping_lock
 
 PERSON_FIELDS = ("name", "named_by_curator", "locked", "hidden", "cover_face_id")
 
@@ -100,8 +101,10 @@ class ActionRecord:
 @contextmanager
 def recorded(kind: str, user, people: Iterable[int] = (), faces: Iterable[int] = ()
              ) -> Iterator[ActionRecord]:  # fmt: skip
-    """Run an operation in one transaction and log it with its before and after."""
+    """Run an operation in one transaction and log it with its before and after; no grouping
+    runs meanwhile (on Postgres; SQLite writes one transaction at a time anyway)."""
     with transaction.atomic():
+        hold_grouping_lock()
         record = ActionRecord(kind, user, people, faces)
         yield record
         record.finish()
@@ -121,6 +124,7 @@ def latest_undoable() -> CurationAction | None:
 @transaction.atomic
 def restore_before(action: CurationAction, user) -> tuple[set[int], set[int]]:
     """Put back what the action changed; returns (people, faces) touched, for the index."""
+    hold_grouping_lock()
     action = CurationAction.objects.select_for_update().get(pk=action.pk)
     if action.undone_at is not None:
         raise UndoRefused(f"“{action}” was already undone.")

@@ -295,6 +295,36 @@ def test_a_grouping_waits_while_another_process_groups(ingested):
     assert person_at("aoc_speech_a.mp4", 4.0).id == before  # regrouped to the same person
 
 
+def test_a_curators_rename_waits_while_a_worker_groups(ingested):
+    """A curation operation takes the grouping's lock: a worker's grouping and a curator's
+    change never interleave (either could undo what the other wrote)."""
+    import threading
+
+    import psycopg
+
+    from catalog.models import Person
+    from catalog.services import curation
+    from catalog.services.clustering import GROUPING_LOCK_KEY
+    from tests.conftest import person_at
+
+    person = person_at("aoc_speech_a.mp4", 4.0)
+    finished = threading.Event()
+
+    def rename_in_another_connection():
+        curation.rename_person(Person.objects.get(pk=person.id), "Alexandria Ocasio-Cortez")
+        connection.close()  # this thread's own connection
+        finished.set()
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as grouping_worker:
+        grouping_worker.execute("SELECT pg_advisory_xact_lock(%s)", [GROUPING_LOCK_KEY])
+        thread = threading.Thread(target=rename_in_another_connection)
+        thread.start()
+        assert not finished.wait(timeout=2)  # waiting for the worker's grouping to commit
+    thread.join(timeout=60)
+    assert finished.is_set()
+    assert Person.objects.get(pk=person.id).name == "Alexandria Ocasio-Cortez"
+
+
 def test_deleting_a_video_takes_its_objects_and_vectors_with_it(ingested, bucket):
     from catalog.models import Face, Video
     from catalog.services.videos import delete_video
