@@ -19,7 +19,6 @@ import heapq
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from catalog.grouping import ACROSS_VIDEOS_MARGIN, K_NEAREST, cosine_distances
 
@@ -30,6 +29,10 @@ def neighbour_graph(vectors: np.ndarray, threshold: float, k: int = GRAPH_K) -> 
     """For each row, the rows among its k nearest closer than `threshold` (cosine distance),
     both ways (if b is a's neighbour, a is b's). scikit-learn's brute-force search, in chunks
     of bounded memory; vectors are unit length, so the Euclidean order is the cosine order."""
+    # Imported here: every process that imports grouping (the ingest command, the worker) would
+    # otherwise pay scikit-learn's start-up, and only re-clustering builds this graph.
+    from sklearn.neighbors import NearestNeighbors
+
     count = len(vectors)
     if count < 2:
         return [np.zeros(0, dtype=np.int64) for _ in range(count)]
