@@ -58,22 +58,20 @@ def shares_a_frame(track_ids: set[int], other_track_ids: set[int]) -> bool:
     """Whether a track of one set is on screen in the same frame as a track of the other. Only
     tracks of one video whose time spans overlap can share a frame: their frames alone are read
     (two people in hundreds of videos would otherwise compare every pair of their tracks)."""
-    spans: dict[int, list[tuple[int, float, float, bool]]] = defaultdict(list)
+    spans: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
     rows = Track.objects.filter(id__in=track_ids | other_track_ids).values_list(
         "id", "video_id", "start_time_s", "end_time_s"
     )
     for track_id, video_id, start_s, end_s in rows:
-        spans[video_id].append((track_id, start_s, end_s, track_id in track_ids))
-    pairs = []
-    for tracks in spans.values():
-        mine = [t for t in tracks if t[3]]
-        theirs = [t for t in tracks if t[0] in other_track_ids]
-        pairs += [
-            (a[0], b[0])
-            for a in mine
-            for b in theirs
-            if a[0] != b[0] and a[1] <= b[2] and b[1] <= a[2]
-        ]
+        spans[video_id].append((track_id, start_s, end_s))
+    pairs = [
+        (a, b)
+        for tracks in spans.values()
+        for a, a_start, a_end in tracks
+        if a in track_ids
+        for b, b_start, b_end in tracks
+        if b in other_track_ids and a != b and a_start <= b_end and b_start <= a_end
+    ]
     if not pairs:
         return False
     wanted = {track_id for pair in pairs for track_id in pair}
