@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from cpu_info import cpu_model_and_flags
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "catalog_scale.json"
@@ -62,12 +63,7 @@ TARGETS = {
 
 
 def machine() -> dict:
-    model, flags = "", set()
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name") and not model:
-            model = line.split(":", 1)[1].strip()
-        if line.startswith("flags") and not flags:
-            flags = set(line.split(":", 1)[1].split())
+    model, flags = cpu_model_and_flags()
     wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma", "f16c")
     return {
         "cpu": model,

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cpu_info import cpu_model_and_flags
+
 REPO = Path(__file__).resolve().parent.parent
 PIXELS_720P = 1280 * 720
 SHORT_REPEATS = 4
@@ -36,12 +38,9 @@ RESULT_LINE = re.compile(
 
 def cpu() -> dict:
     """The CPU's model name and the flags that decide how fast the models run."""
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.*)$", text, re.M)
-    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
-    present = set(flags.group(1).split()) if flags else set()
+    model, present = cpu_model_and_flags()
     return {
-        "model": model.group(1).strip() if model else "unknown",
+        "model": model or "unknown",
         "cores": os.cpu_count(),
         "flags": {flag: flag in present for flag in CPU_FLAGS},
     }
