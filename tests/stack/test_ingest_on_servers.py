@@ -266,62 +266,54 @@ def test_a_video_in_s3_is_read_through_a_temporary_copy_removed_whatever_happens
     assert not copy.exists()
 
 
-def test_a_grouping_waits_while_another_process_groups(ingested):
-    """Two workers never group at once (they would split a person between them)."""
+def waits_for_the_grouping_lock(operation) -> None:
+    """Run `operation` in a thread of its own while another connection (a worker grouping)
+    holds the grouping's lock: it must wait until that transaction ends, then finish."""
     import threading
 
     import psycopg
 
+    from catalog.services.clustering import GROUPING_LOCK_KEY
+
+    finished = threading.Event()
+
+    def run_in_another_connection():
+        operation()
+        connection.close()  # this thread's own connection
+        finished.set()
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as grouping_worker:
+        grouping_worker.execute("SELECT pg_advisory_xact_lock(%s)", [GROUPING_LOCK_KEY])
+        thread = threading.Thread(target=run_in_another_connection)
+        thread.start()
+        assert not finished.wait(timeout=2)  # waiting for the worker's transaction
+    thread.join(timeout=60)  # leaving the block committed it: the lock is free
+    assert finished.is_set()
+
+
+def test_a_grouping_waits_while_another_process_groups(ingested):
+    """Two workers never group at once (they would split a person between them)."""
     from catalog.models import Video
-    from catalog.services.clustering import GROUPING_LOCK_KEY, assign_people_to_video
+    from catalog.services.clustering import assign_people_to_video
     from tests.conftest import person_at
 
     video = Video.objects.get(original_name="aoc_speech_a.mp4")
     before = person_at("aoc_speech_a.mp4", 4.0).id
-    finished = threading.Event()
-
-    def group_in_another_connection():
-        assign_people_to_video(video)
-        connection.close()  # this thread's own connection
-        finished.set()
-
-    with psycopg.connect(os.environ["DATABASE_URL"]) as other_worker:
-        other_worker.execute("SELECT pg_advisory_xact_lock(%s)", [GROUPING_LOCK_KEY])
-        thread = threading.Thread(target=group_in_another_connection)
-        thread.start()
-        assert not finished.wait(timeout=2)  # waiting for the other worker's transaction
-    thread.join(timeout=60)  # leaving the block committed it: the lock is free
-    assert finished.is_set()
+    waits_for_the_grouping_lock(lambda: assign_people_to_video(video))
     assert person_at("aoc_speech_a.mp4", 4.0).id == before  # regrouped to the same person
 
 
 def test_a_curators_rename_waits_while_a_worker_groups(ingested):
     """A curation operation takes the grouping's lock: a worker's grouping and a curator's
     change never interleave (either could undo what the other wrote)."""
-    import threading
-
-    import psycopg
-
     from catalog.models import Person
     from catalog.services import curation
-    from catalog.services.clustering import GROUPING_LOCK_KEY
     from tests.conftest import person_at
 
     person = person_at("aoc_speech_a.mp4", 4.0)
-    finished = threading.Event()
-
-    def rename_in_another_connection():
-        curation.rename_person(Person.objects.get(pk=person.id), "Alexandria Ocasio-Cortez")
-        connection.close()  # this thread's own connection
-        finished.set()
-
-    with psycopg.connect(os.environ["DATABASE_URL"]) as grouping_worker:
-        grouping_worker.execute("SELECT pg_advisory_xact_lock(%s)", [GROUPING_LOCK_KEY])
-        thread = threading.Thread(target=rename_in_another_connection)
-        thread.start()
-        assert not finished.wait(timeout=2)  # waiting for the worker's grouping to commit
-    thread.join(timeout=60)
-    assert finished.is_set()
+    waits_for_the_grouping_lock(
+        lambda: curation.rename_person(Person.objects.get(pk=person.id), "Alexandria Ocasio-Cortez")
+    )
     assert Person.objects.get(pk=person.id).name == "Alexandria Ocasio-Cortez"
 
 
