@@ -30,7 +30,7 @@ django.setup()
 
 from catalog.engine import get_face_engine  # noqa: E402
 from catalog.grouping import group_vectors  # noqa: E402
-from catalog.services.clustering import on_screen_together  # noqa: E402
+from catalog.services.catalog_tracks import on_screen_together  # noqa: E402
 from evaluation.scoring import (  # noqa: E402
     VideoTruth,
     bcubed_scores,

@@ -171,7 +171,8 @@ def our_side(paths: list[Path], fps: float | None) -> dict:
     """process_video on each video, then all tracks grouped as `manage.py cluster` does."""
     from django.conf import settings
 
-    from catalog.services.clustering import grouping_threshold, on_screen_together
+    from catalog.services.catalog_tracks import on_screen_together
+    from catalog.services.clustering import grouping_threshold
     from ingestion.pipeline.video import process_video
 
     started = time.perf_counter()

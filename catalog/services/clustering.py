@@ -32,13 +32,7 @@ from catalog.grouping import place_tracks
 from catalog.grouping_graph import merge_groups_on_graph
 from catalog.models import CurationAction, Face, Person, Track, TrackRejection, Video
 from catalog.services.candidates import candidate_people
-
-# on_screen_together stays importable from here (curation and the benchmarks use it).
-from catalog.services.catalog_tracks import (  # noqa: F401
-    CatalogTracks,
-    load_catalog_tracks,
-    on_screen_together,
-)
+from catalog.services.catalog_tracks import CatalogTracks, load_catalog_tracks
 from ingestion.pipeline.thresholds import verification_distance
 
 # People are grouped by k-nearest-track linkage (catalog/grouping.py), an average of several

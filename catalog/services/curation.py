@@ -18,11 +18,8 @@ from django.db import transaction
 
 from catalog.models import CurationAction, DifferentPeople, Face, Person, Track, TrackRejection
 from catalog.services import index_sync
-from catalog.services.clustering import (
-    assign_people_to_tracks,
-    on_screen_together,
-    refresh_cover_faces,
-)
+from catalog.services.catalog_tracks import on_screen_together
+from catalog.services.clustering import assign_people_to_tracks, refresh_cover_faces
 from catalog.services.curation_log import UndoRefused, latest_undoable, recorded, restore_before
 
 Kind = CurationAction.Kind
