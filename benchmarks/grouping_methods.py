@@ -35,9 +35,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from ingestion.services.engine import get_face_engine  # noqa: E402
-
 from catalog import grouping  # noqa: E402
+from catalog.engine import get_face_engine  # noqa: E402
 from catalog.grouping import (  # noqa: E402
     METHODS,
     TrackSet,
