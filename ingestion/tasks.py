@@ -121,11 +121,22 @@ def _ingest_video(job: IngestJob, video: Video, report: JobReporter) -> dict:
             "tracks": video.tracks.count(),
             "people": video.faces.values("person").distinct().count(),
         }
-    processed = processing.process_stored_video(video, report)
-    found, grouping = processed.found, processed.grouping
-    if processed.warnings:
-        job.warnings = processed.warnings
+
+    def keep_warnings(warnings: list[str]) -> None:
+        job.warnings = warnings  # saved before grouping: a retry that only indexes keeps them
         job.save(update_fields=["warnings"])
+
+    processed = processing.process_stored_video(video, report, keep_warnings)
+    found, grouping = processed.found, processed.grouping
+    if found is None:  # an earlier attempt found and grouped the faces; this one indexed them
+        return {
+            "video_id": video.id,
+            "deduplicated": False,
+            "resumed_at": IngestJob.Stage.INDEXING,
+            "faces": len(processed.faces),
+            "tracks": video.tracks.count(),
+            "people": video.faces.exclude(person=None).values("person").distinct().count(),
+        }
     return {
         "video_id": video.id,
         "deduplicated": False,

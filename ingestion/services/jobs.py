@@ -106,13 +106,14 @@ def schedule_retry(job: IngestJob, error: BaseException, message: str) -> bool:
 
 
 def retry_job(job: IngestJob) -> IngestJob:
-    """Run a failed or cancelled job again, from the start, as a new attempt (every stage
-    replaces what an earlier one wrote)."""
+    """Run a failed or cancelled job again as a new attempt: from the start (every stage
+    replaces what an earlier one wrote), or only its indexing when the video's faces were saved
+    and grouped already (processing decides; the warnings found reading the video stay)."""
     if job.status not in (Status.FAILED, Status.CANCELLED):
         raise JobNotAllowed(f"Job {job.id} is {job.status}: only failed or cancelled jobs retry.")
     job.attempt += 1
     job.status, job.stage, job.progress = Status.QUEUED, IngestJob.Stage.QUEUED, 0
-    job.error, job.cancel_requested, job.warnings = "", False, []
+    job.error, job.cancel_requested = "", False
     job.started_at = job.finished_at = job.heartbeat_at = None
     job.save()
     return enqueue_job(job)

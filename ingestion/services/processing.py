@@ -1,7 +1,9 @@
 """Processing one stored video: find its faces, save them, group them into people, index them.
 
 Each step replaces what an earlier run of the same step wrote, so a retried job never duplicates
-a face.
+a face. Saving and grouping each commit in one transaction; when an earlier attempt got past
+both (it failed while indexing, or its worker died there), a retry only indexes: the faces stay
+the ones a curator may have worked on since, and so does their work.
 """
 
 from __future__ import annotations
@@ -64,6 +66,21 @@ def index_video_faces(video: Video, grouping: ClusteringSummary) -> int:
     return indexed + index_sync.reindex_moved_faces(moved_elsewhere)
 
 
+def faces_already_grouped(video: Video) -> bool:
+    """Whether an earlier attempt saved this video's faces and grouped them: every face that is
+    a face has a person (saving leaves them without one, grouping gives each one)."""
+    faces = Face.objects.filter(video=video, is_not_face=False)
+    return faces.exists() and not faces.filter(person__isnull=True).exists()
+
+
+def index_grouped_video(video: Video) -> int:
+    """Index a video grouped by an earlier attempt: its faces, and every other face of their
+    people, since grouping may have moved faces of other videos into them before the failure."""
+    people = Face.objects.filter(video=video, person__isnull=False).values("person_id")
+    faces = Face.objects.filter(person_id__in=people, is_not_face=False).select_related("person")
+    return index_sync.index_faces(faces)
+
+
 def mark_video(video: Video, status: str, error: str = "") -> None:
     video.status = status
     video.error = error
@@ -77,9 +94,9 @@ def mark_video(video: Video, status: str, error: str = "") -> None:
 
 @dataclass(frozen=True)
 class ProcessedVideo:
-    found: VideoFaces
+    found: VideoFaces | None  # None: an earlier attempt found and grouped them; only indexed now
     faces: list[Face]
-    grouping: ClusteringSummary
+    grouping: ClusteringSummary | None
     warnings: list[str]
 
 
@@ -100,11 +117,21 @@ def read_to_the_end(found: VideoFaces, sample_fps: float) -> list[str]:
 
 
 def process_stored_video(
-    video: Video, report: Callable[[str, float], None] = lambda stage, fraction=0.0: None
+    video: Video,
+    report: Callable[[str, float], None] = lambda stage, fraction=0.0: None,
+    warn: Callable[[list[str]], None] = lambda warnings: None,
 ) -> ProcessedVideo:
-    """Every step from a stored video to indexed people; `report(stage, fraction)` hears it."""
+    """Every step from a stored video to indexed people; `report(stage, fraction)` hears it,
+    `warn(warnings)` hears what the video's reading found wrong as soon as it is known."""
     mark_video(video, Video.Status.PROCESSING)
+    if faces_already_grouped(video):
+        report(IngestJob.Stage.INDEXING, 0.0)
+        index_grouped_video(video)
+        mark_video(video, Video.Status.READY)
+        return ProcessedVideo(None, list(Face.objects.filter(video=video)), None, [])
     found = find_faces(video, lambda fraction: report(IngestJob.Stage.DETECTING, fraction))
+    warnings = read_to_the_end(found, get_face_engine().config.sample_fps)
+    warn(warnings)
     report(IngestJob.Stage.SAVING, 0.0)
     faces = save_faces(video, found)
     report(IngestJob.Stage.CLUSTERING, 0.0)
@@ -112,5 +139,4 @@ def process_stored_video(
     report(IngestJob.Stage.INDEXING, 0.0)
     index_video_faces(video, grouping)
     mark_video(video, Video.Status.READY)
-    warnings = read_to_the_end(found, get_face_engine().config.sample_fps)
     return ProcessedVideo(found, faces, grouping, warnings)

@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import imageio_ffmpeg
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -146,3 +147,57 @@ def test_a_video_cut_short_is_processed_up_to_the_break_and_says_so(tmp_path):
     assert 0 < reached < video.duration_s - 2
     assert Face.objects.filter(video=video).exists()
     empty_catalog()
+
+
+def test_a_job_that_failed_while_indexing_retries_only_the_indexing_and_keeps_curation(
+    queued_upload, monkeypatch, run_jobs_in_process
+):
+    """Saving and grouping had committed when the index went away: a curator works on the
+    video's people before the job is retried, and the retry must not detect the faces again
+    (that would replace every face, and with them the curator's work on this video)."""
+    from catalog.models import Person, TrackRejection
+    from catalog.services import curation, index_sync
+    from ingestion.services.jobs import retry_job
+
+    job = queued_upload
+    index_faces = index_sync.index_faces
+
+    def unreachable(faces):
+        raise ConnectionError("the vector index is unreachable")
+
+    monkeypatch.setattr(index_sync, "index_faces", unreachable)
+    assert "error" in run_ingest_job(job.id)
+    monkeypatch.setattr(index_sync, "index_faces", index_faces)  # the index is back
+    job.refresh_from_db()
+    assert job.status == IngestJob.Status.FAILED and "unreachable" in job.error
+    faces = list(Face.objects.filter(video=job.video_id).order_by("id"))
+    assert faces and all(face.person_id for face in faces)
+
+    people = Person.objects.filter(faces__video=job.video_id).distinct().order_by("id")
+    named, rejected_from, unnamed = people[0], people[1], people[2]
+    curation.rename_person(named, "Named while the index was down")
+    rejected_face = rejected_from.faces.first()
+    curation.reject_faces([rejected_face.id], rejected_from)
+    not_a_face = unnamed.faces.last()
+    curation.mark_not_faces([not_a_face.id])
+
+    retry_job(job)
+    job.refresh_from_db()
+    assert job.status == IngestJob.Status.DONE and job.result["resumed_at"] == "indexing"
+    assert [f.id for f in Face.objects.filter(video=job.video_id).order_by("id")] == [
+        f.id for f in faces
+    ]  # the same faces: nothing was detected again
+    named.refresh_from_db()
+    assert named.name == "Named while the index was down"
+    assert named.faces.filter(video=job.video_id).exists()
+    assert Face.objects.get(id=not_a_face.id).is_not_face
+    assert TrackRejection.objects.filter(track=rejected_face.track, person=rejected_from).exists()
+    assert Face.objects.get(id=rejected_face.id).person_id != rejected_from.id
+
+    face = Face.objects.exclude(id=not_a_face.id).filter(video=job.video_id).first()
+    index = index_sync.get_face_index(face.embedding_model, face.embedding_dim)
+    indexed = index.face_ids()
+    assert {f.id for f in faces} - {not_a_face.id} <= indexed and not_a_face.id not in indexed
+    vector = np.frombuffer(face.embedding, dtype=np.float32)
+    hit = index.search(vector, limit=1)[0]
+    assert (hit.face_id, hit.person_id) == (face.id, face.person_id)
