@@ -72,9 +72,11 @@ def run_ingest_job(
     *,
     attempt: int | None = None,
     retry_later: bool = True,
+    detect: processing.DetectFaces = processing.detect_faces,
 ) -> dict:
     """Ingest one upload or URL. `attempt` is the attempt the task was queued for (None: the
-    job's current one); `retry_later` lets a transient failure be tried again by a worker."""
+    job's current one); `retry_later` lets a transient failure be tried again by a worker;
+    `detect` finds the video's faces (the command line gives faces it found ahead)."""
     job = jobs.claim(job_id, attempt)
     if job is None:
         return {"skipped": "the job was cancelled, finished or queued again meanwhile"}
@@ -91,7 +93,7 @@ def run_ingest_job(
                 )
                 job.video = video
                 job.save(update_fields=["video"])
-            result = _ingest_video(job, video, report)
+            result = _ingest_video(job, video, report, detect)
         job.mark_done(result)
         return result
     except jobs.JobCancelled:
@@ -112,7 +114,9 @@ def run_ingest_job(
         return {"error": message}
 
 
-def _ingest_video(job: IngestJob, video: Video, report: JobReporter) -> dict:
+def _ingest_video(
+    job: IngestJob, video: Video, report: JobReporter, detect: processing.DetectFaces
+) -> dict:
     if video.status == Video.Status.READY:
         return {
             "video_id": video.id,
@@ -126,7 +130,7 @@ def _ingest_video(job: IngestJob, video: Video, report: JobReporter) -> dict:
         job.warnings = warnings  # saved before grouping: a retry that only indexes keeps them
         job.save(update_fields=["warnings"])
 
-    processed = processing.process_stored_video(video, report, keep_warnings)
+    processed = processing.process_stored_video(video, report, keep_warnings, detect)
     found, grouping = processed.found, processed.grouping
     if found is None:  # an earlier attempt found and grouped the faces; this one indexed them
         return {

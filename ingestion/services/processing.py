@@ -25,14 +25,27 @@ from ingestion.pipeline.progress import ProgressCallback
 from ingestion.pipeline.video import VideoFaces, process_video
 from ingestion.services.intake import local_video_path
 
+# How a video's faces are found: detect_faces, or faces found ahead (ingestion/services/ahead.py)
+DetectFaces = Callable[[Video, ProgressCallback | None], VideoFaces]
 
-def find_faces(video: Video, on_progress: ProgressCallback | None = None) -> VideoFaces:
+
+def detect_faces(video: Video, on_progress: ProgressCallback | None = None) -> VideoFaces:
+    """The face pipeline over the stored video. It writes nothing to the catalog, so it may run
+    in another thread, ahead of the video before it being saved and grouped."""
     engine = get_face_engine()
     with local_video_path(video) as path:
         try:
-            found = process_video(path, engine, on_progress)
+            return process_video(path, engine, on_progress)
         except VideoDecodeError as error:
             raise VideoDecodeError(f"{video.original_name}: {error}") from error
+
+
+def find_faces(
+    video: Video,
+    on_progress: ProgressCallback | None = None,
+    detect: DetectFaces = detect_faces,
+) -> VideoFaces:
+    found = detect(video, on_progress)
     video.fps = found.info.fps
     video.duration_s = found.info.duration_s
     video.width, video.height = found.info.width, found.info.height
@@ -120,6 +133,7 @@ def process_stored_video(
     video: Video,
     report: Callable[[str, float], None] = lambda stage, fraction=0.0: None,
     warn: Callable[[list[str]], None] = lambda warnings: None,
+    detect: DetectFaces = detect_faces,
 ) -> ProcessedVideo:
     """Every step from a stored video to indexed people; `report(stage, fraction)` hears it,
     `warn(warnings)` hears what the video's reading found wrong as soon as it is known."""
@@ -129,7 +143,7 @@ def process_stored_video(
         index_grouped_video(video)
         mark_video(video, Video.Status.READY)
         return ProcessedVideo(None, list(Face.objects.filter(video=video)), None, [])
-    found = find_faces(video, lambda fraction: report(IngestJob.Stage.DETECTING, fraction))
+    found = find_faces(video, lambda f: report(IngestJob.Stage.DETECTING, f), detect)
     warnings = read_to_the_end(found, get_face_engine().config.sample_fps)
     warn(warnings)
     report(IngestJob.Stage.SAVING, 0.0)

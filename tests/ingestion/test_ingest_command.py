@@ -116,3 +116,42 @@ def test_output_that_is_not_a_terminal_gets_one_line_per_stage():
     ]
     assert "\r" not in output.getvalue()
     assert "talking_head_5.mp4: video" in lines[-1]  # what it found comes last
+
+
+def _people_by_face() -> tuple:
+    """Every video's status, and the catalog's people as sets of faces (video, frame, box)."""
+    videos = tuple(sorted(Video.objects.values_list("original_name", "status")))
+    people: dict[int, set] = {}
+    for name, frame, x, y, person in Face.objects.values_list(
+        "video__original_name", "frame_index", "box_x", "box_y", "person_id"
+    ):
+        people.setdefault(person, set()).add((name, frame, x, y))
+    return videos, frozenset(frozenset(faces) for faces in people.values())
+
+
+def test_a_batch_finds_faces_ahead_and_ends_as_one_file_at_a_time_does(tmp_path):
+    """Several files in one command: the next files' faces are found while each one is saved
+    and grouped. A broken file among them fails alone, and the catalog is the one that
+    ingesting the files one command at a time leaves."""
+    from tests.conftest import empty_catalog
+
+    corrupt = tmp_path / "broken.mp4"
+    corrupt.write_bytes((VIDEOS / "katie_hill.mp4").read_bytes()[:4000])
+    sources = [
+        str(VIDEOS / "slideshow_1.mp4"),
+        str(corrupt),
+        str(VIDEOS / "slideshow_2.mp4"),
+        str(VIDEOS / "talking_head_5.mp4"),
+    ]
+    with pytest.raises(CommandError, match="1 of 4 sources failed"):
+        call_command("ingest", *sources)
+    in_one_batch = _people_by_face()
+    assert dict(in_one_batch[0])["broken.mp4"] == Video.Status.FAILED
+    assert sum(status == Video.Status.READY for _, status in in_one_batch[0]) == 3
+    empty_catalog()
+    for source in sources:
+        try:
+            call_command("ingest", source)
+        except CommandError:
+            assert source == str(corrupt)
+    assert _people_by_face() == in_one_batch
