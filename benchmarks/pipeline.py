@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/pipeline.py [DATASET_DIR] [--fps 1] [--long] [--profile]
                                             [--output FILE]
     .venv/bin/python benchmarks/pipeline.py --end-to-end [--inputs-dir DIR] [--rounds N]
+                                            [--only "<=720p"|1080p] [--ours-only]
 
 - naive (GitHub issue 6): every sampled frame (OpenCV's reader, grabbing every frame as a
   script would; our rate and times) goes to `DeepFace.represent` with our detector and model,
@@ -393,6 +394,7 @@ def main() -> None:
     parser.add_argument("--inputs-dir", type=Path, help="where looped inputs are kept (reused)")
     parser.add_argument("--rounds", type=int, default=1, help="end-to-end runs of each side")
     parser.add_argument("--only", choices=["<=720p", "1080p"], help="one end-to-end input group")
+    parser.add_argument("--ours-only", action="store_true", help="end to end: ours alone")
     parser.add_argument("--output", type=Path, help="results file (default: from the fps)")
     parser.add_argument("--side", choices=["naive", "ours", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--side-output", type=Path, help=argparse.SUPPRESS)
@@ -438,7 +440,8 @@ def end_to_end_main(args) -> None:
     models_dir = Path(os.environ.get("FAAAAACES_MODELS_DIR", REPO / "data" / "models")).resolve()
     report = {"machine": machine(), "dataset": str(args.dataset)}
     report |= pipeline_e2e.end_to_end(args.dataset / "videos", models_dir, args.inputs_dir,
-                                      args.fps, args.rounds, args.only)  # fmt: skip
+                                      args.fps, args.rounds, args.only,
+                                      args.ours_only)  # fmt: skip
     print(pipeline_e2e.markdown(report))
     output = args.output or RESULTS / "pipeline_end_to_end.json"
     output.write_text(json.dumps(report, indent=2) + "\n")

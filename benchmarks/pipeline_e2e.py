@@ -156,8 +156,10 @@ def naive(paths: list[Path], fps: float | None) -> dict:
 
 
 def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
-               fps: float | None, rounds: int = 1, only: str | None = None) -> dict:  # fmt: skip
-    """Both sides on both groups, naive and ours alternating, `rounds` times."""
+               fps: float | None, rounds: int = 1, only: str | None = None,
+               ours_only: bool = False) -> dict:  # fmt: skip
+    """Both sides on both groups, naive and ours alternating, `rounds` times (or ours alone:
+    to compare two versions of ours without the naive loop's minutes in between)."""
     folder = inputs_dir or Path(tempfile.mkdtemp(prefix="faaaaaces_looped_"))
     folder.mkdir(parents=True, exist_ok=True)
     groups = looped_inputs(videos_dir, folder)
@@ -169,13 +171,17 @@ def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
         duration_s = sum(_probe(p)[2] for p in paths)
         runs = []
         for _ in range(rounds):
-            run = {"naive": naive(paths, fps), "ours": ours(paths, models_dir)}
-            run["speedup"] = run["naive"]["seconds"] / run["ours"]["seconds"]
-            for side in ("naive", "ours"):
+            run = {} if ours_only else {"naive": naive(paths, fps)}
+            run["ours"] = ours(paths, models_dir)
+            for side in run:
                 run[side]["realtime_factor"] = duration_s / run[side]["seconds"]
+            if not ours_only:
+                run["speedup"] = run["naive"]["seconds"] / run["ours"]["seconds"]
             runs.append(run)
-            print(f"{name}: {duration_s:.0f} s of video; naive {run['naive']['seconds']:.1f} s, "
-                  f"ours {run['ours']['seconds']:.1f} s: {run['speedup']:.2f}x, ours "
+            print(f"{name}: {duration_s:.0f} s of video; "
+                  + ("" if ours_only else f"naive {run['naive']['seconds']:.1f} s, ")
+                  + f"ours {run['ours']['seconds']:.1f} s ({run['ours']['cpu_seconds']:.1f} CPU "
+                  f"s)" + ("" if ours_only else f": {run['speedup']:.2f}x") + ", ours "
                   f"{run['ours']['realtime_factor']:.1f}x real time (load before "
                   f"{run['ours']['load_average_1min_before']:.2f})", flush=True)  # fmt: skip
         report["groups"][name] = {"videos": [p.name for p in paths], "duration_s": duration_s,
@@ -193,7 +199,18 @@ def markdown(report: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, group in report["groups"].items():
         for run in group["runs"]:
-            a, b = run["naive"], run["ours"]
+            b = run["ours"]
+            if "naive" not in run:  # ours alone
+                lines.append(
+                    f"| {name} ({len(group['videos'])} files) | {group['duration_s']:.0f} | - | "
+                    f"{b['seconds']:.1f} | - | - / {b['realtime_factor']:.1f} | "
+                    f"- / {b['cpu_seconds']:.0f} | - / {b['faces_detected']} | "
+                    f"- / {b['load_average_1min_before']:.2f} | "
+                    + ", ".join(f"{k} {v:.1f}" for k, v in b.get("stage_seconds", {}).items())
+                    + " |"
+                )
+                continue
+            a = run["naive"]
             lines.append(
                 f"| {name} ({len(group['videos'])} files) | {group['duration_s']:.0f} | "
                 f"{a['seconds']:.1f} ({a['loop_seconds']:.1f}) | {b['seconds']:.1f} | "
