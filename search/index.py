@@ -43,6 +43,13 @@ class IndexPoint:
 
 
 @dataclass(frozen=True)
+class IndexStatus:
+    points: int
+    optimising: bool  # a search graph is being built (searches answer meanwhile)
+    optimised: bool | None  # no optimisation is due (None: this process cannot tell)
+
+
+@dataclass(frozen=True)
 class IndexHit:
     face_id: int
     similarity: float  # cosine similarity, higher is closer
@@ -82,6 +89,7 @@ class FaceIndex(Protocol):
     def face_ids(self) -> set[int]: ...
     def clear(self) -> None: ...
     def optimize(self) -> None: ...
+    def status(self) -> IndexStatus: ...
     def close(self) -> None: ...
 
 

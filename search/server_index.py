@@ -9,6 +9,7 @@ from search.index import (
     FaceIndexError,
     IndexHit,
     IndexPoint,
+    IndexStatus,
     as_vector,
     batches,
     make_hit,
@@ -177,7 +178,16 @@ class ServerFaceIndex:
         self._client.delete(self.collection, selector, wait=True)
 
     def optimize(self) -> None:
-        """The server optimises on its own."""
+        """The server optimises on its own, in the background, as points arrive."""
+
+    def status(self) -> IndexStatus:
+        info = self._client.get_collection(self.collection)
+        status = self._models.CollectionStatus
+        return IndexStatus(
+            points=int(info.points_count or 0),
+            optimising=info.status == status.YELLOW,
+            optimised=info.status == status.GREEN,
+        )
 
     def close(self) -> None:
         self._client.close()
