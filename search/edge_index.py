@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from search.index import (
+    QUANTIZATION_QUANTILE,
+    RESCORE_OVERSAMPLING,
     UPSERT_BATCH,
     FaceIndexError,
     IndexHit,
@@ -103,6 +105,9 @@ def new_shard_config(dimension: int):
 
     return qe.EdgeConfig(
         vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+        quantization_config=qe.ScalarQuantizationConfig(
+            type=qe.ScalarType.Int8, quantile=QUANTIZATION_QUANTILE, always_ram=True
+        ),
         wal_enabled=False,
     )
 
@@ -215,9 +220,11 @@ class EdgeOperations:
             must.append(qe.FieldCondition(key="person_id", match=qe.MatchValue(int(person_id))))
         if exclude_hidden:
             must_not.append(qe.FieldCondition(key="hidden", match=qe.MatchValue(1)))
+        rescored = qe.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
         return qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(as_vector(vector, self.dimension)),
+            params=qe.SearchParams(quantization=rescored),
             with_payload=True,
             with_vector=False,
             filter=qe.Filter(must=must, must_not=must_not) if must or must_not else None,

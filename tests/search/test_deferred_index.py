@@ -10,7 +10,7 @@ import qdrant_edge as qe
 
 from search import edge_index, edge_optimiser
 from search.edge_optimiser import OwnedEdgeIndex
-from search.index import IndexPoint
+from search.index import QUANTIZATION_QUANTILE, IndexPoint
 from search.services.photo_search import embed_photo_face, faces_in_photo, read_photo
 from tests.conftest import PEOPLE, SHARED_DATA
 
@@ -20,10 +20,14 @@ DIMENSION = 128
 
 
 def tiny_thresholds_config(dimension: int):
-    """Graphs built and used from the first kilobyte, so a few hundred faces get one."""
+    """The product's shard, with graphs built and used from the first kilobyte, so a few hundred
+    faces get one."""
     return qe.EdgeConfig(
         vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=1),
+        quantization_config=qe.ScalarQuantizationConfig(  # as the product's shards have
+            type=qe.ScalarType.Int8, quantile=QUANTIZATION_QUANTILE, always_ram=True
+        ),
         optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
         wal_enabled=False,
     )
