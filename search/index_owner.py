@@ -2,7 +2,9 @@
 every other process (web server, workers, commands) over a Unix socket.
 
 Why it exists is in `search/edge_index.py`; how the others reach it (socket, key), in
-`search/index_owner_client.py`.
+`search/index_owner_client.py`. When no request has come for a few seconds, it optimises the
+indexes written to since their last optimisation (their search graphs built on a copy while it
+goes on serving: `search/edge_optimiser.py`).
 """
 
 from __future__ import annotations
@@ -13,20 +15,29 @@ import os
 import secrets
 import signal
 import threading
+import time
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
 
-from search.edge_index import OwnedEdgeIndex
+from search.edge_optimiser import OwnedEdgeIndex
 from search.index_owner_client import KEY_NAME, SOCKET_NAME, OwnerClient
 
 logger = logging.getLogger(__name__)
 
+IDLE_S = 5.0  # no request for this long: time to optimise
+# ... or, on an owner never idle that long, this long after an index needed it: the copy is
+# optimised by a child process at low priority, so serving goes on either way.
+LONGEST_DEFERRAL_S = 60.0
+
 
 class IndexOwner:
-    """Serves every collection folder under `index_root` until stopped."""
+    """Serves every collection folder under `index_root` until stopped; optimises them when no
+    request came for `idle_s` (None: never by itself, only when asked)."""
 
-    def __init__(self, index_root: Path) -> None:
+    def __init__(self, index_root: Path, idle_s: float | None = IDLE_S) -> None:
         self.index_root = Path(index_root)
+        self.idle_s = idle_s
+        self._last_request = time.monotonic()
         self.index_root.mkdir(parents=True, exist_ok=True)
         self.socket_path = self.index_root / SOCKET_NAME
         self._indexes: dict[str, OwnedEdgeIndex] = {}
@@ -58,7 +69,30 @@ class IndexOwner:
         self._listener = Listener(str(self.socket_path), family="AF_UNIX", authkey=key)
         os.chmod(self.socket_path, 0o600)
         threading.Thread(target=self._accept, name="index-owner-accept", daemon=True).start()
+        if self.idle_s is not None:
+            threading.Thread(
+                target=self._optimise_when_idle, name="index-owner-optimise", daemon=True
+            ).start()
         logger.info("index owner serving %s", self.index_root)
+
+    def _optimise_when_idle(self) -> None:
+        due_since: dict[str, float] = {}
+        while not self._stopping.wait(min(1.0, self.idle_s)):
+            now = time.monotonic()
+            idle = now - self._last_request >= self.idle_s
+            with self._indexes_lock:
+                waiting = {f: i for f, i in self._indexes.items() if i.wants_optimising()}
+            due_since = {f: due_since.get(f, now) for f in waiting}
+            for folder, index in waiting.items():
+                if not idle and now - due_since[folder] < LONGEST_DEFERRAL_S:
+                    continue
+                if self._stopping.is_set():
+                    return
+                due_since.pop(folder)
+                try:
+                    index.optimize()
+                except Exception:  # the index goes on serving unoptimised; tried again later
+                    logger.exception("index owner: optimising %s failed", index.folder)
 
     def _accept(self) -> None:
         while not self._stopping.is_set():
@@ -91,6 +125,7 @@ class IndexOwner:
             return False
         if self._stopping.is_set():
             return False  # the caller sees the connection close and works directly
+        self._last_request = time.monotonic()
         try:
             result = (True, getattr(self._index(folder, dimension), method)(*args, **kwargs))
         except Exception as error:  # sent back and raised in the caller

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from search.index import (
+    QUANTIZATION_QUANTILE,
+    RESCORE_OVERSAMPLING,
     UPSERT_BATCH,
     FaceIndexError,
     IndexHit,
     IndexPoint,
+    IndexStatus,
     as_vector,
     batches,
     make_hit,
@@ -36,6 +39,13 @@ class ServerFaceIndex:
                     vectors_config=models.VectorParams(
                         size=dimension, distance=models.Distance.COSINE
                     ),
+                    quantization_config=models.ScalarQuantization(
+                        scalar=models.ScalarQuantizationConfig(
+                            type=models.ScalarType.INT8,
+                            quantile=QUANTIZATION_QUANTILE,
+                            always_ram=True,
+                        )
+                    ),
                 )
                 for field, schema in (
                     ("video_id", models.PayloadSchemaType.INTEGER),
@@ -46,6 +56,12 @@ class ServerFaceIndex:
                     self._client.create_payload_index(collection, field, schema)
         except Exception as error:
             raise FaceIndexError(f"the Qdrant server at {url} cannot be used: {error}") from error
+
+    def _search_params(self):
+        rescored = self._models.QuantizationSearchParams(
+            rescore=True, oversampling=RESCORE_OVERSAMPLING
+        )
+        return self._models.SearchParams(quantization=rescored)
 
     def _match(self, key: str, value):
         m = self._models
@@ -116,6 +132,7 @@ class ServerFaceIndex:
             limit=limit,
             query_filter=m.Filter(must=must, must_not=must_not) if must or must_not else None,
             score_threshold=min_similarity,
+            search_params=self._search_params(),
             with_payload=True,
         )
         return [make_hit(p.id, p.score, p.payload) for p in response.points]
@@ -149,6 +166,7 @@ class ServerFaceIndex:
                 limit=limit,
                 filter=query_filter(not_people),
                 score_threshold=min_similarity,
+                params=self._search_params(),
                 with_payload=True,
             )
             for vector, not_people in zip(vectors, exclude_people, strict=True)
@@ -177,7 +195,16 @@ class ServerFaceIndex:
         self._client.delete(self.collection, selector, wait=True)
 
     def optimize(self) -> None:
-        """The server optimises on its own."""
+        """The server optimises on its own, in the background, as points arrive."""
+
+    def status(self) -> IndexStatus:
+        info = self._client.get_collection(self.collection)
+        status = self._models.CollectionStatus
+        return IndexStatus(
+            points=int(info.points_count or 0),
+            optimising=info.status == status.YELLOW,
+            optimised=info.status == status.GREEN,
+        )
 
     def close(self) -> None:
         self._client.close()

@@ -23,16 +23,19 @@ def faces_of_model(model_name: str):
     )
 
 
-def rebuild_index(model_name: str, batch_size: int = 5000) -> int:
-    """Empty the model's index and refill it from the database, then build its graph.
+def rebuild_index(model_name: str, batch_size: int = 5000, build_graph: bool = False) -> int:
+    """Refill the model's index from the database: every face written again, then the points
+    of faces the database no longer has removed, so searches answer all along.
 
     Read in id order, a batch at a time after the last id (not OFFSET, which rescans every row
-    before it: quadratic), only the columns a point needs (no Face objects)."""
+    before it: quadratic), only the columns a point needs (no Face objects). The search graph is
+    not built here (minutes at 10^5 faces): the index owner builds it when idle, a Qdrant server
+    by itself, and searches are exact meanwhile; `build_graph` waits for it instead."""
     dimension = model_dimension(model_name)
     if dimension is None:
         return 0
     index = get_face_index(model_name, dimension)
-    index.clear()
+    stale = index.face_ids()
     indexed, after = 0, 0
     rows = faces_of_model(model_name).values_list(
         "id", "embedding", "video_id", "person_id", "person__hidden"
@@ -46,9 +49,13 @@ def rebuild_index(model_name: str, batch_size: int = 5000) -> int:
             ),
             batch_size=batch_size,
         )  # fmt: skip
+        stale.difference_update(row[0] for row in batch)
         indexed += len(batch)
         after = batch[-1][0]
-    index.optimize()
+    if stale:
+        index.delete_faces(sorted(stale))
+    if build_graph:
+        index.optimize()
     return indexed
 
 

@@ -22,6 +22,8 @@ DIMENSION = 8
 pytestmark = [
     # qdrant-client's in-memory mode says payload indexes do nothing there; a server uses them.
     pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning"),
+    # ... and that it searches exactly, so the quantization's search parameters do nothing there.
+    pytest.mark.filterwarnings("ignore:Local mode performs exact:UserWarning"),
     # Said from a background thread of the unreachable-server test, so it lands on any test.
     pytest.mark.filterwarnings("ignore:Failed to obtain server version:UserWarning"),
 ]
