@@ -149,15 +149,13 @@ class VideoReader:
                 self._origin, half_frame_s, (interval_s, check_interval_s)
             )
         next_sample_s = next_check_s = 0.0
-        origin = None
         for number, frame in enumerate(self._frames):
             if not self._timed:
                 time_s = number / self.info.fps
             elif frame.pts is None:
                 continue
             else:
-                origin = frame.pts * frame.time_base if origin is None else origin
-                time_s = float(frame.pts * frame.time_base - origin)
+                time_s = float(frame.pts * frame.time_base - self._origin)
             sampled = time_s + half_frame_s >= next_sample_s
             if not sampled and time_s + half_frame_s < next_check_s:
                 continue
@@ -175,15 +173,15 @@ class VideoReader:
         decoded only if it is a reference frame (other frames are decoded from it).
         """
         context = self._stream.codec_context
-        skipping, last_pts = None, None
+        applied, last_pts = None, None  # the skip_frame setting the decoder has now
         for packet in self._container.demux(self._stream):
             wanted = self._looked_at_packets
             if wanted is None:
                 skip = self._skip_frame
             else:
                 skip = "DEFAULT" if wanted.holds(packet) else "NONREF"
-            if skip != skipping:
-                context.skip_frame = skipping = skip
+            if skip != applied:
+                context.skip_frame = applied = skip
             try:
                 frames = packet.decode()
             except av.FFmpegError:

@@ -61,9 +61,8 @@ class FacesAhead:
     def detector(self, position: int) -> DetectFaces:
         def detect(video: Video, on_progress: ProgressCallback | None = None) -> VideoFaces:
             future = self._futures.pop(position, None)
-            ahead = self._videos[position]
             self._start(position + self._depth)
-            if future is None or ahead is None or ahead.id != video.id:
+            if future is None:  # nothing was looked at ahead for this position
                 return detect_faces(video, on_progress)
             found = future.result()  # the look-ahead's error, if it failed, is this job's
             if on_progress:
