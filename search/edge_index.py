@@ -309,9 +309,8 @@ class EdgeOperations:
         self._optimised_marker().touch()
 
     def status(self) -> IndexStatus:
-        with self.session() as shard:
-            points = 0 if shard is None else int(shard.info().points_count)
-        return IndexStatus(points, optimising=False, optimised=self._optimised_marker().exists())
+        optimised = self._optimised_marker().exists()
+        return IndexStatus(self.count(), optimising=False, optimised=optimised)
 
     def _optimised_marker(self) -> Path:
         return sibling(self.folder, OPTIMISED_SUFFIX)

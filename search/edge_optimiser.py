@@ -195,8 +195,8 @@ class OwnedEdgeIndex(EdgeOperations):
             self._shard = open_shard(self.folder, self.dimension, create=False)
 
     def status(self) -> IndexStatus:
-        with self.session() as shard:
-            points = 0 if shard is None else int(shard.info().points_count)
+        with self._thread_lock:
+            points = self.count()
             due = self._changes >= OPTIMISE_AFTER_CHANGES or self._child is not None
             return IndexStatus(points, optimising=self._child is not None, optimised=not due)
 
