@@ -123,7 +123,7 @@ def _ingest_video(
             "deduplicated": True,
             "faces": video.faces.count(),
             "tracks": video.tracks.count(),
-            "people": video.faces.values("person").distinct().count(),
+            "people": _people_in(video),
         }
 
     def keep_warnings(warnings: list[str]) -> None:
@@ -139,7 +139,7 @@ def _ingest_video(
             "resumed_at": IngestJob.Stage.INDEXING,
             "faces": len(processed.faces),
             "tracks": video.tracks.count(),
-            "people": video.faces.exclude(person=None).values("person").distinct().count(),
+            "people": _people_in(video),
         }
     return {
         "video_id": video.id,
@@ -151,6 +151,11 @@ def _ingest_video(
         "people": grouping.people,
         "new_people": grouping.new_people,
     }
+
+
+def _people_in(video: Video) -> int:
+    """The people a video's faces belong to (faces marked not a face belong to no one)."""
+    return video.faces.exclude(person=None).values("person").distinct().count()
 
 
 def run_regroup_people_job(

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Face, Person, Video
+from catalog.services.curation import mark_not_faces
 from ingestion.models import IngestJob
 from tests.conftest import VIDEOS
 
@@ -32,11 +33,14 @@ def test_the_same_file_ingested_twice_is_one_video(tmp_path, capsys):
     shutil.copy(VIDEOS / "aoc_speech_b.mp4", copy)
     call_command("ingest", str(VIDEOS / "aoc_speech_b.mp4"))
     faces = Face.objects.count()
+    people = Person.objects.count()
+    mark_not_faces([Face.objects.order_by("id").first().id])  # a face that belongs to no one
     call_command("ingest", str(copy))
     assert Video.objects.count() == 1
     assert Face.objects.count() == faces
     assert "already in the catalog" in capsys.readouterr().out
-    assert IngestJob.objects.filter(result__deduplicated=True).count() == 1
+    duplicate = IngestJob.objects.get(result__deduplicated=True)
+    assert duplicate.result["people"] == people  # the face marked not a face is no person
 
 
 def test_a_corrupt_video_fails_clearly_and_leaves_the_rest_intact(tmp_path):
