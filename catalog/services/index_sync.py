@@ -17,7 +17,7 @@ from django.conf import settings
 from catalog.models import Face, Person
 from ingestion.pipeline.thresholds import EMBEDDING_DIMENSIONS
 from search.index import FaceIndex, IndexPoint
-from search.index_backends import open_face_index
+from search.index_backends import open_face_index, owned_while
 
 _indexes: dict[tuple, FaceIndex] = {}
 _indexes_lock = threading.Lock()
@@ -47,6 +47,12 @@ def get_face_index(model_name: str, dimension: int) -> FaceIndex:
                 api_key=settings.QDRANT_API_KEY,
             )
         return _indexes[key]
+
+
+def index_owned_here():
+    """The index kept loaded by this process for a batch (`manage.py ingest` of many videos)
+    when no owner serves it: loaded once instead of once per operation."""
+    return owned_while(settings.QDRANT_BACKEND, settings.QDRANT_PATH)
 
 
 def index_points(faces: Iterable) -> list[IndexPoint]:

@@ -3,11 +3,13 @@
 import io
 import shutil
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Face, Person, Video
 from catalog.services.curation import mark_not_faces
+from catalog.services.index_sync import get_face_index
 from ingestion.models import IngestJob
 from tests.conftest import VIDEOS
 
@@ -41,6 +43,25 @@ def test_the_same_file_ingested_twice_is_one_video(tmp_path, capsys):
     assert "already in the catalog" in capsys.readouterr().out
     duplicate = IngestJob.objects.get(result__deduplicated=True)
     assert duplicate.result["people"] == people  # the face marked not a face is no person
+
+
+def test_a_batch_loads_the_index_once_and_leaves_no_owner_behind(monkeypatch, settings):
+    from search import edge_optimiser
+    from search.index_owner_client import OwnerClient
+
+    loads, load = [], edge_optimiser.open_shard
+    monkeypatch.setattr(
+        edge_optimiser, "open_shard", lambda *args, **kw: loads.append(args[0]) or load(*args, **kw)
+    )
+    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
+    assert len(loads) == 1  # owned by the command for the batch: loaded once, not per operation
+    assert not OwnerClient(settings.QDRANT_PATH).answers()  # and let go of at the end
+    face = Face.objects.exclude(person=None).first()
+    hits = get_face_index(face.embedding_model, face.embedding_dim).search(
+        np.frombuffer(face.embedding, dtype=np.float32), limit=1
+    )  # every face indexed, and the folder open to the next process
+    assert [hit.face_id for hit in hits] == [face.id]
+    assert get_face_index(face.embedding_model, face.embedding_dim).count() == Face.objects.count()
 
 
 def test_a_corrupt_video_fails_clearly_and_leaves_the_rest_intact(tmp_path):

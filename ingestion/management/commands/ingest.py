@@ -11,6 +11,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from catalog.services.index_sync import index_owned_here
 from ingestion.models import IngestJob
 from ingestion.services import intake
 from ingestion.services.ahead import FacesAhead
@@ -47,8 +48,9 @@ class Command(BaseCommand):
                 enqueue_job(job)
                 self.stdout.write(f"queued job {job.id} for {job.source}")
         else:
-            # The next videos' faces are found while each one is saved, grouped and indexed.
-            with FacesAhead([job.video for job in jobs]) as ahead:
+            # The next videos' faces are found while each one is saved, grouped and indexed; the
+            # index stays loaded for the batch (in this process when no owner serves it).
+            with index_owned_here(), FacesAhead([job.video for job in jobs]) as ahead:
                 for position, job in enumerate(jobs):
                     failures += not self._run_in_foreground(job, ahead.detector(position))
         if failures:
