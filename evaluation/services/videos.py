@@ -17,6 +17,7 @@ from django.conf import settings
 from catalog.grouping import METHODS, group_catalog
 from catalog.models import Face, Track
 from catalog.services.clustering import CatalogTracks, grouping_threshold
+from catalog.services.index_sync import index_owned_here
 from evaluation.dataset import Dataset, LabeledVideo
 from evaluation.scoring import (
     Appearance,
@@ -51,10 +52,11 @@ def ingest_videos(
     dataset: Dataset, on_video: Callable[[int, int, str], None] | None = None
 ) -> list[VideoOutcome]:
     outcomes = []
-    for number, labeled in enumerate(dataset.videos):
-        if on_video:
-            on_video(number, len(dataset.videos), labeled.name)
-        outcomes.append(ingest_video(labeled))
+    with index_owned_here():  # loaded once for all the videos, not once per operation
+        for number, labeled in enumerate(dataset.videos):
+            if on_video:
+                on_video(number, len(dataset.videos), labeled.name)
+            outcomes.append(ingest_video(labeled))
     return outcomes
 
 
