@@ -29,6 +29,10 @@ PIXELS_720P = 1280 * 720
 SHORT_REPEATS = 4
 LONG_TARGET_S = 100.0
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8")
+# Settings that change which path the models take, recorded with every result: the embedding
+# precision, and oneDNN's instruction-set cap (ONEDNN_MAX_CPU_ISA=AVX2 makes OpenVINO run SFace
+# as on a CPU with AVX2 only; YuNet in onnxruntime and decoding are not capped by it).
+PATH_SETTINGS = ("FACE_EMBEDDING_PRECISION", "ONEDNN_MAX_CPU_ISA")
 STAGE_LINE = re.compile(r"^(?P<name>\S+): (?P<stage>[a-z ]+) \(\d+%, (?P<at>[\d.]+) s\)$", re.M)
 RESULT_LINE = re.compile(
     r"(?P<name>\S+): video \d+: (?P<detected>\d+) faces detected in (?P<frames>\d+) frames, "
@@ -43,6 +47,7 @@ def cpu() -> dict:
         "model": model or "unknown",
         "cores": os.cpu_count(),
         "flags": {flag: flag in present for flag in CPU_FLAGS},
+        "settings": {name: os.environ.get(name, "") for name in PATH_SETTINGS},
     }
 
 

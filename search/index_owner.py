@@ -29,6 +29,7 @@ IDLE_S = 5.0  # no request for this long: time to optimise
 # ... or, on an owner never idle that long, this long after an index needed it: the copy is
 # optimised by a child process at low priority, so serving goes on either way.
 LONGEST_DEFERRAL_S = 60.0
+OTHER_OWNER_POLL_S = 1.0  # how often a waiting owner looks whether the other one stopped
 
 
 class IndexOwner:
@@ -137,12 +138,33 @@ class IndexOwner:
             return False
         return True
 
-    def serve_forever(self) -> None:
-        self.start()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: self._stopping.set())
-        self._stopping.wait()
-        self.stop()
+    def serve_forever(self, wait_for_other_owner: bool = False) -> None:
+        """Serve until SIGINT or SIGTERM (call from the main thread). If another owner serves
+        the folder (a `manage.py ingest` batch owning it for a while), raise RuntimeError, or
+        with `wait_for_other_owner` take over once it stops (the others are served by it
+        meanwhile)."""
+        handlers = {
+            signum: signal.signal(signum, lambda *_: self._stopping.set())
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            said = False
+            while not self._stopping.is_set():
+                try:
+                    self.start()
+                    break
+                except RuntimeError as error:
+                    if not wait_for_other_owner:
+                        raise
+                    if not said:
+                        logger.warning("%s: serving it once that owner stops", error)
+                        said = True
+                    self._stopping.wait(OTHER_OWNER_POLL_S)
+            self._stopping.wait()
+            self.stop()
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -4,6 +4,7 @@ several processes can share one Edge folder without losing a write. Plain pytest
 import multiprocessing
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -326,6 +327,33 @@ def test_a_second_owner_for_the_same_folder_is_refused(index_root):
             IndexOwner(index_root).start()
     finally:
         first.stop()
+
+
+def test_an_owner_waits_for_another_to_stop_and_then_serves(index_root):
+    # `make run` started while a `manage.py ingest` batch owns the folder: it takes over after.
+    batch = IndexOwner(index_root)
+    batch.start()
+    index = EdgeFaceIndex(index_root / "faces", DIMENSION)
+    index.upsert(points(10))
+    waiting = IndexOwner(index_root)
+    served = []
+
+    def stop_the_batch_then_use_the_next_owner():
+        time.sleep(1.5)
+        assert not waiting._indexes  # it has not taken the folder while the batch owned it
+        batch.stop()
+        deadline = time.monotonic() + 10
+        while not waiting._indexes and time.monotonic() < deadline:
+            index.upsert(points(1, start=100))  # served directly or by the new owner
+            time.sleep(0.2)
+        served.append(index.count())
+        waiting._stopping.set()
+
+    helper = threading.Thread(target=stop_the_batch_then_use_the_next_owner)
+    helper.start()
+    waiting.serve_forever(wait_for_other_owner=True)  # returns once told to stop
+    helper.join()
+    assert served == [11]
 
 
 def test_work_continues_directly_when_the_owner_stops(index_root):

@@ -21,6 +21,7 @@ class Command(BaseCommand):
         owner = IndexOwner(settings.QDRANT_PATH)
         try:
             self.stdout.write(f"serving the index in {settings.QDRANT_PATH} (Ctrl-C stops)")
-            owner.serve_forever()
+            # A `manage.py ingest` batch may own the folder for a while: served by it meanwhile.
+            owner.serve_forever(wait_for_other_owner=True)
         except RuntimeError as error:
             raise CommandError(str(error)) from error
