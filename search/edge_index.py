@@ -278,6 +278,15 @@ class EdgeOperations:
         with self.session() as shard:
             return 0 if shard is None else int(shard.count(qe.CountRequest(exact=True)))
 
+    def held(self, face_ids: Iterable[int]) -> set[int]:
+        ids = [int(i) for i in face_ids]
+        if not ids:
+            return set()
+        with self.session() as shard:
+            if shard is None:
+                return set()
+            return {int(r.id) for r in shard.retrieve(ids, with_payload=False, with_vector=False)}
+
     def face_ids(self) -> set[int]:
         import qdrant_edge as qe
 
@@ -401,6 +410,9 @@ class EdgeFaceIndex:
 
     def count(self) -> int:
         return self._call("count")
+
+    def held(self, face_ids: Iterable[int]) -> set[int]:
+        return self._call("held", [int(i) for i in face_ids])
 
     def face_ids(self) -> set[int]:
         return self._call("face_ids")

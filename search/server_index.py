@@ -179,6 +179,13 @@ class ServerFaceIndex:
     def count(self) -> int:
         return int(self._client.count(self.collection, exact=True).count)
 
+    def held(self, face_ids: Iterable[int]) -> set[int]:
+        ids = [int(i) for i in face_ids]
+        if not ids:
+            return set()
+        found = self._client.retrieve(self.collection, ids, with_payload=False, with_vectors=False)
+        return {int(record.id) for record in found}
+
     def face_ids(self) -> set[int]:
         found: set[int] = set()
         offset = None

@@ -95,6 +95,14 @@ def test_an_empty_index_holds_nothing(index):
     assert index.search(unit(1)) == []
 
 
+def test_the_index_says_which_of_some_faces_it_holds(index):
+    assert index.held([1, 2]) == set()
+    index.upsert(points(10))
+    index.delete_faces([4])
+    assert index.held([1, 4, 10, 11, 99]) == {1, 10}
+    assert index.held([]) == set()
+
+
 def test_the_nearest_face_comes_first_with_similarity_one(index):
     index.upsert(points(20))
     hits = index.search(unit(7), limit=3)
