@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/catalog_scale.py [--sizes 10000,100000,1000000] [--output FILE]
                                                  [--videos 5] [--searches 20]
+                                                 [--steps reindex,add_videos,search,recluster]
 
 For each size, a synthetic catalog is built in bulk in a throwaway data folder, shaped as the
 code writes it: 30 tracks a video, 3 faces a track, 128-d unit vectors around one identity per
@@ -357,13 +358,16 @@ def owner_rss_gb(pid: int) -> float | None:
     return None
 
 
-def measure_size(size: int, videos: int, searches: int) -> dict:
+STEPS = ("reindex", "add_videos", "search", "recluster")
+
+
+def measure_size(size: int, videos: int, searches: int, steps=STEPS) -> dict:
     data_dir = tempfile.mkdtemp(prefix=f"faaaaaces-scale-{size}-")
     environment = os.environ | {"FAAAAACES_DATA_DIR": data_dir, "FAAAAACES_IGNORE_DOTENV": "1"}
     environment.setdefault("FAAAAACES_MODELS_DIR", str(REPO / "data" / "models"))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=REPO, check=False).stdout.strip()  # fmt: skip
-    result: dict = {"size": size, "commit": commit}
+    result: dict = {"size": size, "commit": commit, "machine": machine()}
     owner = None
     try:
         result |= run_step("generate", data_dir, "--argument", str(size))
@@ -376,13 +380,13 @@ def measure_size(size: int, videos: int, searches: int) -> dict:
         deadline = time.monotonic() + 60
         while not socket_path.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
-        for step, extra in (
-            ("reindex", ()),
-            ("add_videos", ("--argument", str(videos))),
-            ("search", ("--argument", str(searches))),
-            ("recluster", ()),
-        ):
-            result |= run_step(step, data_dir, *extra)
+        arguments = {"add_videos": ("--argument", str(videos)),
+                     "search": ("--argument", str(searches))}  # fmt: skip
+        for step in STEPS:
+            if step != "reindex" and step not in steps:
+                continue  # (the index is always filled: the other steps need it)
+            result |= run_step(step, data_dir, *arguments.get(step, ()))
+            result[f"{step}_commit"] = commit
             print(f"{size}: {step} done", flush=True)
         result["index_owner_peak_rss_gb"] = owner_rss_gb(owner.pid)
     finally:
@@ -418,6 +422,11 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--videos", type=int, default=5)
     parser.add_argument("--searches", type=int, default=20)
+    parser.add_argument(
+        "--steps",
+        default=",".join(STEPS),
+        help="steps to measure (reindex always runs); figures of steps not run stay in the file",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--argument", type=int, default=0, help=argparse.SUPPRESS)
@@ -426,14 +435,20 @@ def main() -> None:
         child(args.step, args.data_dir, args.argument)
         return
     # Sizes measured before and not now stay in the file (one entry per size).
-    kept = json.loads(args.output.read_text())["results"] if args.output.exists() else []
+    kept = []
+    if args.output.exists():
+        before = json.loads(args.output.read_text())
+        # (files from before each entry named its machine: the file's one machine was theirs)
+        kept = [{"machine": before.get("machine")} | r for r in before["results"]]
     results = []
+    steps = tuple(args.steps.split(","))
     for size in (int(s) for s in args.sizes.split(",")):
-        results.append(measure_size(size, args.videos, args.searches))
+        earlier = next((r for r in kept if r["size"] == size), {})
+        results.append(earlier | measure_size(size, args.videos, args.searches, steps))
         measured = {r["size"] for r in results}
         entries = sorted([r for r in kept if r["size"] not in measured] + results,
                          key=lambda r: r["size"])  # fmt: skip
-        report = {"machine": machine(), "targets": TARGETS, "results": entries}
+        report = {"targets": TARGETS, "results": entries}  # each entry names its machine
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown(entries))
