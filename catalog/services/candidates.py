@@ -40,7 +40,9 @@ NEWEST_CHECKED = 32
 RANDOM_DRAWN = 64
 
 
-def faces_missing_from_index(index, model_name: str, own_face_ids: Collection[int]) -> int:
+def faces_missing_from_index(
+    index, model_name: str, own_face_ids: Collection[int], unfinished: Collection[int]
+) -> int:
     """How many of a sample of the faces the index should hold it lacks (0: it can be used).
 
     The faces it should hold: those with a person (never a "not a face": marking one takes its
@@ -49,8 +51,9 @@ def faces_missing_from_index(index, model_name: str, own_face_ids: Collection[in
     per video (50-80 ms at 10^6 faces on SQLite, cached; this: ~5 ms): the newest (a rebuild
     half done, or an older copy put back, lacks those) and some picked at random (a folder
     deleted, another backend never filled, lacks nearly all). A video whose indexing failed
-    is unfinished: its people are candidates anyway (candidate_people)."""
-    own, unfinished = set(own_face_ids), set(unfinished_videos())
+    is unfinished: its people are candidates anyway (candidate_people). `unfinished`: the
+    videos not ready (unfinished_videos)."""
+    own, unfinished = set(own_face_ids), set(unfinished)
 
     def expected(rows) -> list[int]:
         return [
@@ -67,22 +70,22 @@ def faces_missing_from_index(index, model_name: str, own_face_ids: Collection[in
     columns = ("id", "person_id", "embedding_model", "video_id")
     ids = Face.objects.values_list("id", flat=True)
     # (two queries: SQLite finds a MIN or a MAX from the index, both at once by a scan)
-    bounds = {"first": ids.order_by("id").first(), "last": ids.order_by("-id").first()}
-    if bounds["last"] is None:
+    first_id, last_id = ids.order_by("id").first(), ids.order_by("-id").first()
+    if last_id is None:
         return 0
     newest: list[int] = []
     window = len(own) + 4 * NEWEST_CHECKED  # the faces being grouped are the newest rows
     while len(newest) < NEWEST_CHECKED:
-        since = bounds["last"] - window
+        since = last_id - window
         rows = Face.objects.filter(id__gt=since).order_by("-id").values_list(*columns)
         newest = expected(rows)[:NEWEST_CHECKED]
-        if since < bounds["first"]:
+        if since < first_id:
             break
         window *= 4
     if not newest:
         return 0
-    draws = np.random.default_rng(bounds["last"])  # the same draws for the same catalog
-    drawn = draws.integers(bounds["first"], bounds["last"], size=RANDOM_DRAWN, endpoint=True)
+    draws = np.random.default_rng(last_id)  # the same draws for the same catalog
+    drawn = draws.integers(first_id, last_id, size=RANDOM_DRAWN, endpoint=True)
     picked = Face.objects.filter(id__in=sorted(set(drawn.tolist()))).values_list(*columns)
     sample = set(newest) | set(expected(picked))
     return len(sample - index.held(sample))
@@ -105,9 +108,10 @@ def candidate_people(
     join, left out of its search so they do not crowd out the others; threshold: the
     grouping's cosine distance), or None when the index cannot say (module docstring)."""
     own_face_ids = list(own_face_ids)
+    unfinished = unfinished_videos()
     try:
         index = index_sync.get_face_index(model_name, dimension)
-        missing = faces_missing_from_index(index, model_name, own_face_ids)
+        missing = faces_missing_from_index(index, model_name, own_face_ids, unfinished)
         if missing:
             logger.warning(
                 "the face index lacks faces of the catalog (%d of those looked up): grouping "
@@ -128,7 +132,7 @@ def candidate_people(
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
     # indexing, or one whose indexing failed. Their people are all candidates.
     unfinished = set(
-        Face.objects.filter(video_id__in=unfinished_videos())
+        Face.objects.filter(video_id__in=unfinished)
         .exclude(person=None)
         .exclude(id__in=own_face_ids)
         .order_by()
