@@ -347,15 +347,17 @@ def test_an_owner_waits_for_another_to_stop_and_then_serves(index_root):
     served = []
 
     def stop_the_batch_then_use_the_next_owner():
-        time.sleep(1.5)
-        assert not waiting._indexes  # it has not taken the folder while the batch owned it
-        batch.stop()
-        deadline = time.monotonic() + 10
-        while not waiting._indexes and time.monotonic() < deadline:
-            index.upsert(points(1, start=100))  # served directly or by the new owner
-            time.sleep(0.2)
-        served.append(index.count())
-        waiting._stopping.set()
+        try:
+            time.sleep(1.5)
+            assert not waiting._indexes  # it has not taken the folder while the batch owned it
+            batch.stop()
+            deadline = time.monotonic() + 10
+            while not waiting._indexes and time.monotonic() < deadline:
+                index.upsert(points(1, start=100))  # served directly or by the new owner
+                time.sleep(0.2)
+            served.append(index.count())
+        finally:  # a failed check must not leave serve_forever waiting for ever
+            waiting._stopping.set()
 
     helper = threading.Thread(target=stop_the_batch_then_use_the_next_owner)
     helper.start()
