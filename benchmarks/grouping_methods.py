@@ -51,6 +51,7 @@ from evaluation.scoring import (  # noqa: E402
     name_track_detections,
     pairwise_scores,
 )
+from evaluation.slideshows import make_photo_catalog  # noqa: E402
 from evaluation.variants import make_variants  # noqa: E402
 from ingestion.pipeline.video import process_video  # noqa: E402
 
@@ -62,6 +63,11 @@ def held_out(name: str) -> bool:
     source = name.split("_dark")[0].split("_blurred")[0].split("_downscaled")[0]
     source = source.split("_low_bitrate")[0].rsplit(".", 1)[0]
     return hashlib.sha256(source.encode()).digest()[0] % 2 == 1
+
+
+def in_photo_catalog(name: str) -> bool:
+    """The slideshows of people/ (`evaluation/slideshows.py`): never used to choose defaults."""
+    return name.startswith("people_catalog_")
 
 
 def collect(paths: list[Path]) -> list[dict]:
@@ -140,6 +146,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dataset", nargs="?", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--variants", type=Path, help="folder for the harder copies (made once)")
+    parser.add_argument(
+        "--photo-catalog", type=Path, help="folder for the slideshows of people/ (made once)"
+    )
     parser.add_argument("--cache", type=Path, help="keep the pipeline's tracks here between runs")
     parser.add_argument(
         "--output", type=Path, default=REPO / "benchmarks/results/grouping_methods.json"
@@ -149,6 +158,8 @@ def main() -> None:
     paths = sorted(p for p in videos.iterdir() if p.suffix in VIDEO_SUFFIXES)
     if args.variants:
         paths += make_variants(videos, args.variants)
+    if args.photo_catalog:
+        paths += make_photo_catalog(args.dataset, args.photo_catalog)
     if args.cache and args.cache.exists():
         tracks = pickle.loads(args.cache.read_bytes())
     else:
@@ -185,16 +196,20 @@ def purity(tracks: list[dict]) -> dict:
 def compare(tracks: list[dict], methods=METHODS, factors=(0.7, 0.8, 0.9, 1.0, 1.1, 1.2)):
     base = grouping_threshold(get_face_engine().config.recognition_model)
     rows = []
+    videos = [t for t in tracks if not in_photo_catalog(t["video"])]
     halves = {
-        "tuning": [t for t in tracks if not held_out(t["video"])],
-        "held_out": [t for t in tracks if held_out(t["video"])],
-        "all": tracks,
+        "tuning": [t for t in videos if not held_out(t["video"])],
+        "held_out": [t for t in videos if held_out(t["video"])],
+        "all": videos,
+        "photo_catalog": [t for t in tracks if in_photo_catalog(t["video"])],
     }
     for method in methods:
         for factor in factors:
             threshold = round(base * factor, 4)
             row = {"method": method, "factor": factor, "threshold": threshold}
             for half, subset in halves.items():
+                if not subset:
+                    continue
                 batch = group_catalog(track_set(subset), method=method, threshold=threshold)
                 order = sorted({t["video"] for t in subset})
                 forward = incremental(subset, order, method, threshold)
@@ -217,9 +232,10 @@ def print_tables(result: dict) -> None:
         print(f"  {item['video']}: {'+'.join(item['names'])}")
     print(
         "| method | threshold (x configured) | tuning F (P/R) | people | held-out F (P/R) | people "
-        "| all F | incremental / reverse F | order agreement |"
+        "| all F | incremental / reverse F | order agreement "
+        "| photo catalog F (P/R) | people | incremental / reverse F | order agreement |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     plain = [r | {"method": f"{r['method']}, plain-mean templates"}
              for r in result["plain_mean_templates"]]  # fmt: skip
     for margin in (0.03, 0.05):
@@ -239,6 +255,13 @@ def print_tables(result: dict) -> None:
             f"{a['incremental_f']} / {a['reverse_f']}",
             f"{a['order_agreement']}",
         ]
+        if p := row.get("photo_catalog"):
+            cells += [
+                f"{p['bcubed_f']} ({p['pairwise_p']}/{p['pairwise_r']})",
+                f"{p['people']}/{p['true_people']}",
+                f"{p['incremental_f']} / {p['reverse_f']}",
+                f"{p['order_agreement']}",
+            ]
         print("| " + " | ".join(cells) + " |")
 
 
