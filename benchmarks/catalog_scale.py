@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -405,11 +406,12 @@ def markdown(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        r = defaultdict(lambda: "-", r)  # steps not measured (--steps) show as "-"
         lines.append(
             f"| {r['faces']:,} | {r['add_video_s']} s ({r['add_video_grouping_s']} + "
             f"{r['add_video_indexing_s']}) | {r['recluster_s']} s | "
             f"{r['recluster_peak_rss_gb']} GB | {r['reindex_s']} s "
-            f"({r.get('graph_built_after_s', '-')} s) | "
+            f"({r['graph_built_after_s']} s) | "
             f"{r['search_p50_ms']} / {r['search_p95_ms']} ms | {r['known_tracks_placed_right']} | "
             f"{r['recluster_load_1min']} |"
         )
