@@ -128,6 +128,10 @@ TEMPLATE_MIN_QUALITY_SHARE = 0.5
 # within one"). Off: 0.03-0.05 moved where merges start but split more below the threshold and
 # made the order matter more on the degraded copies (benchmarks/README.md, "Grouping methods").
 ACROSS_VIDEOS_MARGIN = 0.0
+# place_tracks regroups a person near a new video from their single tracks up to this size; a
+# larger person stays one group (its tracks' agglomeration costs with the square of their count,
+# and a person seen that often is no longer at the mercy of which track came first).
+REGROUPED_MAX_TRACKS = 64
 
 
 @dataclass
@@ -308,47 +312,92 @@ def place_tracks(
     threshold: float,
     curated: set[Hashable] = frozenset(),
     merge: Callable[..., list[list[int]]] | None = None,
+    loose: set[Hashable] = frozenset(),
 ) -> list[tuple[list[int], Hashable | None]]:
     """New tracks grouped among themselves and with existing people in one agglomeration.
 
     The people are starting groups and the new tracks start alone; the closest pair under the
     threshold merges first, whoever it is. Two people as they were are not compared (they were
     apart already), but a person who gained new tracks may merge with another, and two curated
-    people never merge. Because merges follow distances, not the order videos came in, this
-    gives about the same people as grouping the whole catalog at once.
+    people never merge.
+
+    `loose` people (never curated ones) within the threshold of a new track, of at most
+    REGROUPED_MAX_TRACKS tracks, start from their single tracks instead, as in a re-cluster of
+    them with the new tracks: the agglomeration's path then no longer depends on which video
+    came first (a person's tracks joined before a closer track arrived may now part), so the
+    catalog's people are those of grouping it all at once, in any order.
 
     Returns the groups that changed: all their rows, and the person they are now (a curated
-    one if any, else the one with most rows there; None: a new person). `merge`: merge_groups
-    unless given (catalog.grouping_graph.merge_groups_on_graph for a whole catalog).
+    one if any, else the one with most rows there, each person given to one group only; None:
+    a new person). `merge`: merge_groups unless given (catalog.grouping_graph.
+    merge_groups_on_graph for a whole catalog).
     """
     merge = merge or merge_groups
     keys = [key for key, rows in people.items() if rows]
-    starting = [list(people[key]) for key in keys] + [[row] for row in new_rows]
+    regrouped = _near_new_tracks(
+        tracks,
+        new_rows,
+        {
+            key: people[key]
+            for key in keys
+            if key in loose and key not in curated and len(people[key]) <= REGROUPED_MAX_TRACKS
+        },
+        threshold,
+    )
+    whole = [key for key in keys if key not in regrouped]
+    starting = (
+        [list(people[key]) for key in whole]
+        + [[row] for key in keys if key in regrouped for row in people[key]]
+        + [[row] for row in new_rows]
+    )
     rows = [row for group in starting for row in group]
     position = {row: i for i, row in enumerate(rows)}
-    existing = len(keys)
-    owner = {position[row]: number for number, group in enumerate(starting) for row in group}
+    person_of = {position[row]: number for number, key in enumerate(keys) for row in people[key]}
     merged = merge(
         tracks.vectors[rows],
         tracks.conflicts(rows),
         [[position[row] for row in group] for group in starting],
         method,
         threshold,
-        settled=[number < existing for number in range(len(starting))],
-        curated=[number < existing and keys[number] in curated for number in range(len(starting))],
+        settled=[number < len(whole) for number in range(len(starting))],
+        curated=[n < len(whole) and whole[n] in curated for n in range(len(starting))],
         videos=[tracks.videos[row] for row in rows],
     )
+    # Each person goes to one group: the one holding most of their rows (curated first).
+    claims = sorted(
+        (
+            (keys[number] in curated, count, -number, -index, index, number)
+            for index, group in enumerate(merged)
+            for number, count in Counter(person_of[i] for i in group if i in person_of).items()
+        ),
+        reverse=True,
+    )
+    person_of_group: dict[int, int] = {}
+    claimed: set[int] = set()
+    for *_, index, number in claims:
+        if index not in person_of_group and number not in claimed:
+            person_of_group[index] = number
+            claimed.add(number)
     changed = []
-    for group in merged:
-        owners = Counter(owner[i] for i in group if owner[i] < existing)
-        if len(owners) == 1 and len(group) == len(starting[next(iter(owners))]):
+    for index, group in enumerate(merged):
+        number = person_of_group.get(index)
+        if number is not None and sorted(rows[i] for i in group) == sorted(people[keys[number]]):
             continue  # a person left as they were
-        key = None
-        if owners:
-            number = max(owners, key=lambda n: (keys[n] in curated, owners[n], -n))
-            key = keys[number]
-        changed.append(([rows[i] for i in group], key))
+        changed.append(([rows[i] for i in group], None if number is None else keys[number]))
     return changed
+
+
+def _near_new_tracks(
+    tracks: TrackSet, new_rows: Sequence[int], people: dict[Hashable, list[int]], threshold: float
+) -> set[Hashable]:
+    """The people with a track under `threshold` of one of the new tracks: the only ones the
+    agglomeration can join to them first."""
+    if not people or not new_rows:
+        return set()
+    keys = [key for key, rows in people.items() for _ in rows]
+    rows = [row for key_rows in people.values() for row in key_rows]
+    close = cosine_distances(tracks.vectors[list(new_rows)], tracks.vectors[rows]).min(axis=0)
+    return {key for key, distance in zip(keys, close.tolist(), strict=True) if distance < threshold}
 
 
 def place_video(
@@ -360,7 +409,7 @@ def place_video(
         if label >= 0:
             people.setdefault(label, []).append(row)
     next_label = int(person.max()) + 1 if len(person) else 0
-    for group, key in place_tracks(tracks, rows, people, method, threshold):
+    for group, key in place_tracks(tracks, rows, people, method, threshold, loose=set(people)):
         if key is None:
             key, next_label = next_label, next_label + 1
         person[group] = key

@@ -2,9 +2,10 @@
 
 The unit is the track: all faces of a track are one person, and two tracks seen in the same frame
 are never one person. A new video's tracks and the existing people are grouped in one
-agglomeration (catalog.grouping.place_tracks), so the people do not depend on the order videos
-came in. Re-clustering regroups everything except people a curator named or locked: those keep
-every face they have and may only gain faces.
+agglomeration (catalog.grouping.place_tracks), in which the uncurated people near the new tracks
+start again from their single tracks, so the people do not depend on the order videos came in:
+they are those of grouping everything at once. Re-clustering regroups everything except people a
+curator named or locked: those keep every face they have and may only gain faces.
 
 The rule: grouping, incremental or full, never undoes a curator's decision.
 - Names, locks and covers: a named or locked person keeps their name, every face and their
@@ -57,6 +58,7 @@ def _place_groups(
     curated: set[int],
     reuse_ids: bool,
     merge=None,
+    loose: set[int] = frozenset(),
 ) -> list[tuple[list[int], int | None]]:
     """Group the free tracks with the joinable people; say which person each changed group is
     (None: a new person). See catalog.grouping.place_tracks: a joinable person may gain tracks,
@@ -64,7 +66,7 @@ def _place_groups(
     merge with each other. With reuse_ids, a group that joins nobody keeps the id of the
     non-joinable person most of its tracks had, so people's ids (and links to them) survive a
     re-cluster. `merge`: how place_tracks agglomerates (catalog.grouping.merge_groups unless
-    given).
+    given); `loose`: joinable people it may regroup from their single tracks.
     """
     free = set(free_rows)
     people: dict[int, list[int]] = defaultdict(list)
@@ -79,6 +81,7 @@ def _place_groups(
         threshold=grouping_threshold(settings.FACE_RECOGNITION_MODEL),
         curated=curated,
         merge=merge,
+        loose=loose,
     )
     claimed = {person_id for _, person_id in groups if person_id is not None}
     placed = []
@@ -204,7 +207,14 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     if candidates is not None:
         existing &= candidates  # a track of a candidate may be mostly someone else's
     curated = set(Person.objects.curated().filter(id__in=existing).values_list("id", flat=True))
-    groups = _place_groups(tracks, free_rows, existing, curated, reuse_ids=False)
+    # The people near these tracks are regrouped with them from their single tracks, as a
+    # re-cluster would (catalog.grouping.place_tracks), so the order videos came in does not
+    # decide who is who; curated people are never taken apart, nor hidden ones (a part split
+    # off would be shown).
+    hidden = set(Person.objects.filter(id__in=existing, hidden=True).values_list("id", flat=True))
+    groups = _place_groups(
+        tracks, free_rows, existing, curated, reuse_ids=False, loose=existing - curated - hidden
+    )
     moved, created, _ = _apply_placement(tracks, groups)
     refresh_cover_faces(moved)
     # Only the people these tracks left, or who merged into another, can be left empty.

@@ -92,6 +92,20 @@ def test_two_curated_people_never_merge_whatever_joins_them():
     assert [(sorted(rows), key) for rows, key in placed] == [([0, 1], "a")]
 
 
+def test_a_person_near_a_new_track_is_regrouped_as_if_everything_came_at_once():
+    # a's tracks 0 and 1 are 0.175 apart (joined, under 0.2); new track 2 is 0.045 from 0 and
+    # 0.378 from 1. All at once, 2 joins 0 first and 1 is then too far from both (0.277):
+    # placed one video at a time, a is taken apart the same way, and keeps its id where most of
+    # it went (a tie here: the larger group). Curated, a stays whole and 2 is a new person.
+    tracks = _tracks(_at_angles([0.0, 0.6, -0.3]))
+    assert group_catalog(tracks, "average", 0.2).tolist() == [0, 1, 0]
+    placed = place_tracks(tracks, [2], {"a": [0, 1]}, "average", 0.2, loose={"a"})
+    assert sorted((sorted(rows), key) for rows, key in placed) == [([0, 2], "a"), ([1], None)]
+    for kept_whole in ({"curated": {"a"}, "loose": {"a"}}, {"loose": set()}):
+        placed = place_tracks(tracks, [2], {"a": [0, 1]}, "average", 0.2, **kept_whole)
+        assert [(sorted(rows), key) for rows, key in placed] == [([2], None)]
+
+
 def test_a_track_kept_apart_from_a_person_never_joins_them_however_close():
     # a curator's "not this person": the new track 0 is nearly person a's track 1, but apart
     tracks = _tracks(_at_angles([0.0, 0.02, 1.5]))
