@@ -215,8 +215,9 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     groups = _place_groups(
         tracks, free_rows, existing, curated, reuse_ids=False, loose=existing - curated - hidden
     )
-    moved, created, _ = _apply_placement(tracks, groups)
-    refresh_cover_faces(moved)
+    moved, created, left = _apply_placement(tracks, groups)
+    # A regrouped person may lose the track their cover was on to another person.
+    refresh_cover_faces(set(moved) | left)
     # Only the people these tracks left, or who merged into another, can be left empty.
     Person.objects.filter(id__in=before | existing).delete_left_empty()
     people = {tracks.person_ids[row] for row in free_rows}

@@ -2,13 +2,14 @@
 and gives the same people as reading the whole catalog would; an index that cannot be trusted
 sends it back to the database, never to a wrong person."""
 
+import hashlib
 import logging
 
 import numpy as np
 import pytest
 from django.core.management import call_command
 
-from catalog.models import Face, Track, Video
+from catalog.models import Face, Person, Track, Video
 from catalog.services import candidates, clustering, index_sync
 from tests.catalog.test_order_independence import WITH_PEOPLE, agreement, people_of_faces
 from tests.conftest import VIDEOS, empty_catalog, person_at
@@ -37,15 +38,25 @@ def add_filler_video(tracks: int = FILLER_TRACKS) -> Video:
     """A finished video of strangers, shaped as ingestion writes it (3 faces a track), indexed:
     a catalog larger than any video's neighbourhood. Random 128-d directions are far from every
     real face."""
-    video = Video.objects.create(
-        source=Video.Source.UPLOAD,
-        original_name="strangers.mp4",
-        content_sha256="f" * 64,
-        status=Video.Status.READY,
-    )
     rng = np.random.default_rng(7)
     faces = []
-    for number in range(tracks):
+    for _ in range(tracks):
+        centre = rng.normal(size=128)
+        faces.append([(centre + 0.2 * rng.normal(size=128), 0.8) for _ in range(3)])
+    return add_video_of_tracks("strangers.mp4", faces)
+
+
+def add_video_of_tracks(name: str, tracks: list[list[tuple[np.ndarray, float]]]) -> Video:
+    """A finished, grouped and indexed video with these tracks, one a second (so no two share a
+    frame), each a list of faces given as (128-d vector, quality)."""
+    video = Video.objects.create(
+        source=Video.Source.UPLOAD,
+        original_name=name,
+        content_sha256=hashlib.sha256(name.encode()).hexdigest(),
+        status=Video.Status.READY,
+    )
+    faces = []
+    for number, track_faces in enumerate(tracks):
         track = Track.objects.create(
             video=video,
             index_in_video=number,
@@ -53,9 +64,7 @@ def add_filler_video(tracks: int = FILLER_TRACKS) -> Video:
             end_time_s=number + 1,
             detections=[[number, number, 0, 0, 50, 50, 0.9]],
         )
-        centre = rng.normal(size=128)
-        for _ in range(3):
-            vector = centre + 0.2 * rng.normal(size=128)
+        for vector, quality in track_faces:
             faces.append(
                 Face(
                     video=video,
@@ -67,7 +76,7 @@ def add_filler_video(tracks: int = FILLER_TRACKS) -> Video:
                     box_w=50,
                     box_h=50,
                     detector_confidence=0.9,
-                    quality=0.8,
+                    quality=quality,
                     embedding=(vector / np.linalg.norm(vector)).astype(np.float32).tobytes(),
                     embedding_model="SFace",
                     embedding_dim=128,
@@ -134,4 +143,29 @@ def test_an_index_lacking_the_newest_faces_is_not_trusted(caplog, tracks_loaded)
         call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
     assert "reindex" in caplog.text
     assert tracks_loaded[-1][0], "the whole catalog was read"
+    empty_catalog()
+
+
+def test_a_person_regrouped_away_from_their_cover_gets_a_cover_of_their_own():
+    """Directions at set cosine distances (the configured threshold is 0.581): two tracks near b
+    and one, a, holding the best face, 0.55-0.57 from them, are one person. A new track 0.1 from a
+    but 0.65 from b regroups them: a goes with the new track, and the person keeps the b tracks
+    (more of theirs), so their cover went with a."""
+    axes = np.eye(128)
+    b1 = axes[0]
+    b2 = 0.95 * axes[0] + np.sqrt(1 - 0.95**2) * axes[3]
+    a = 0.45 * axes[0] + np.sqrt(1 - 0.45**2) * axes[1]
+    near_a = 0.35 * axes[0] + 0.8314 * axes[1] + 0.4316 * axes[2]
+    empty_catalog()
+    add_video_of_tracks("first.mp4", [[(b1, 0.5)], [(a, 0.9)], [(b2, 0.5)]])
+    (person,) = Person.objects.all()
+    best = person.faces.get(quality=0.9)
+    assert person.cover_face == best
+    add_video_of_tracks("second.mp4", [[(near_a, 0.5)]])
+    person.refresh_from_db()
+    best.refresh_from_db()
+    assert best.person != person, "a went with the new track"
+    assert person.faces.count() == 2
+    assert person.cover_face.person == person
+    assert best.person.cover_face.person == best.person
     empty_catalog()
