@@ -25,24 +25,40 @@ from catalog.grouping import ACROSS_VIDEOS_MARGIN, K_NEAREST, cosine_distances
 GRAPH_K = 30
 
 
-def neighbour_graph(vectors: np.ndarray, threshold: float, k: int = GRAPH_K) -> list[np.ndarray]:
+# Rows searched at once: bounds the search's memory and paces its progress.
+SEARCH_CHUNK = 20_000
+
+
+def neighbour_graph(
+    vectors: np.ndarray,
+    threshold: float,
+    k: int = GRAPH_K,
+    progress: Callable[[float], None] = lambda fraction: None,
+) -> list[np.ndarray]:
     """For each row, the rows among its k nearest closer than `threshold` (cosine distance),
-    both ways (if b is a's neighbour, a is b's). scikit-learn's brute-force search, in chunks
-    of bounded memory; vectors are unit length, so the Euclidean order is the cosine order."""
-    # Imported here: every process that imports grouping (the ingest command, the worker) would
-    # otherwise pay scikit-learn's start-up, and only re-clustering builds this graph.
-    from sklearn.neighbors import NearestNeighbors
+    both ways (if b is a's neighbour, a is b's). An exact search (FAISS's flat inner-product
+    index: the vectors are unit length, so the inner product is the cosine similarity), in
+    chunks of rows; progress(fraction of rows searched)."""
+    # Imported here: only re-clustering builds this graph, and the ingest command and the
+    # worker would otherwise pay for loading FAISS.
+    import faiss
 
     count = len(vectors)
     if count < 2:
         return [np.zeros(0, dtype=np.int64) for _ in range(count)]
-    search = NearestNeighbors(n_neighbors=min(k + 1, count), algorithm="brute")
-    distances, neighbours = search.fit(vectors).kneighbors(vectors)
-    cosine = distances.astype(np.float64) ** 2 / 2.0
-    close = (cosine < threshold) & (neighbours != np.arange(count)[:, None])
-    rows = np.repeat(np.arange(count, dtype=np.int64), close.sum(axis=1))
-    columns = neighbours[close].astype(np.int64)
-    del distances, neighbours, cosine, close
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    rows, columns = [], []
+    for start in range(0, count, SEARCH_CHUNK):
+        chunk = vectors[start : start + SEARCH_CHUNK]
+        similarities, neighbours = index.search(chunk, min(k + 1, count))
+        own = np.arange(start, start + len(chunk))[:, None]
+        close = (1.0 - similarities < threshold) & (neighbours != own) & (neighbours >= 0)
+        rows.append(np.repeat(own[:, 0], close.sum(axis=1)))
+        columns.append(neighbours[close].astype(np.int64))
+        progress(min(1.0, (start + len(chunk)) / count))
+    rows, columns = np.concatenate(rows).astype(np.int64), np.concatenate(columns)
     # Each edge both ways, once: pairs as one int64 key (row * count + column), sorted.
     keys = np.unique(np.concatenate([rows * count + columns, columns * count + rows]))
     rows, columns = np.divmod(keys, count)
@@ -69,9 +85,15 @@ def merge_groups_on_graph(
     the across-videos margin it serves is off (catalog.grouping.ACROSS_VIDEOS_MARGIN)."""
     if ACROSS_VIDEOS_MARGIN:
         raise NotImplementedError("the across-videos margin is not applied on the graph")
-    if neighbours is None:
-        neighbours = neighbour_graph(vectors, threshold)
+    # The graph's search is most of the time when it is built here (all rows against all).
+    searching = 0.7 if neighbours is None else 0.0
     progress(0.0)
+    if neighbours is None:
+        neighbours = neighbour_graph(vectors, threshold, progress=lambda f: progress(searching * f))
+
+    def merging(fraction: float) -> None:
+        progress(searching + (1.0 - searching) * fraction)
+
     groups = [list(g) for g in groups]
     count = len(groups)
     settled = list(settled if settled is not None else [False] * count)
@@ -142,7 +164,7 @@ def merge_groups_on_graph(
         measure(a, linked(a))
         merges += 1
         if merges % 256 == 0:
-            progress(min(1.0, merges / possible))
+            merging(min(1.0, merges / possible))
     return sorted((g for g in groups if g), key=lambda g: (-len(g), g[0]))
 
 

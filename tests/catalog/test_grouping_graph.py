@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from catalog.grouping import METHODS, TrackSet, merge_groups, place_tracks
+from catalog import grouping_graph
 from catalog.grouping_graph import merge_groups_on_graph, neighbour_graph
 
 
@@ -25,6 +26,24 @@ def test_the_graph_holds_each_close_pair_both_ways_and_no_far_one():
     for a, row in enumerate(neighbours):
         assert a not in row
         assert all(distances[a, b] < 0.5 and a in neighbours[b] for b in row)
+
+
+def test_the_graph_searched_in_chunks_holds_every_row_s_nearest_close_rows(monkeypatch):
+    monkeypatch.setattr(grouping_graph, "SEARCH_CHUNK", 7)  # rows of one chunk, found in others
+    vectors = identities(20, 5, 0.8)
+    seen = []
+    neighbours = neighbour_graph(vectors, threshold=0.5, k=10, progress=seen.append)
+    distances = 1.0 - vectors.astype(np.float64) @ vectors.T.astype(np.float64)
+    np.fill_diagonal(distances, np.inf)
+    expected = [set() for _ in vectors]
+    for a, row in enumerate(distances):
+        for b in np.argsort(row)[:10]:
+            if row[b] < 0.5:
+                expected[a].add(int(b))
+                expected[int(b)].add(a)
+    assert [set(row.tolist()) for row in neighbours] == expected
+    assert sum(map(len, expected)) > len(vectors)  # the test holds edges to find
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 15
 
 
 @pytest.mark.parametrize("method", METHODS)
