@@ -6,8 +6,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from catalog.grouping import METHODS, TrackSet, merge_groups, place_tracks
 from catalog import grouping_graph
+from catalog.grouping import METHODS, TrackSet, merge_groups, place_tracks
 from catalog.grouping_graph import merge_groups_on_graph, neighbour_graph
 
 
