@@ -104,11 +104,11 @@ def _place_groups(
 
 def _apply_placement(
     tracks: CatalogTracks, groups: list[tuple[list[int], int | None]]
-) -> tuple[dict[int, list[int]], int, set[int]]:
-    """Write the placement, creating new people.
+) -> tuple[dict[int, list[int]], int]:
+    """Write the placement, creating new people, and mend the covers of the people faces moved
+    to and away from (a person may lose the track their cover was on).
 
-    Returns person id -> the faces that moved to them, how many people were created, and the
-    people faces moved away from.
+    Returns person id -> the faces that moved to them, and how many people were created.
     """
     moved: dict[int, list[int]] = defaultdict(list)
     left: set[int] = set()
@@ -125,7 +125,8 @@ def _apply_placement(
                 tracks.person_ids[row] = person_id
     for person_id, face_ids in moved.items():
         Face.objects.filter(id__in=face_ids).update(person_id=person_id)
-    return moved, created, left
+    refresh_cover_faces(set(moved) | left)
+    return moved, created
 
 
 def refresh_cover_faces(person_ids) -> None:
@@ -215,9 +216,7 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     groups = _place_groups(
         tracks, free_rows, existing, curated, reuse_ids=False, loose=existing - curated - hidden
     )
-    moved, created, left = _apply_placement(tracks, groups)
-    # A regrouped person may lose the track their cover was on to another person.
-    refresh_cover_faces(set(moved) | left)
+    moved, created = _apply_placement(tracks, groups)
     # Only the people these tracks left, or who merged into another, can be left empty.
     Person.objects.filter(id__in=before | existing).delete_left_empty()
     people = {tracks.person_ids[row] for row in free_rows}
@@ -241,10 +240,9 @@ def recluster_people(
         if catalog_version() != seen:
             tracks, groups = _plan_recluster()
         progress(0.95)
-        moved, created, left = _apply_placement(tracks, groups)
+        moved, created = _apply_placement(tracks, groups)
         Person.objects.delete_left_empty()
-        uncovered = Person.objects.filter(cover_face=None).values_list("id", flat=True)
-        refresh_cover_faces(set(moved) | left | set(uncovered))
+        refresh_cover_faces(Person.objects.filter(cover_face=None).values_list("id", flat=True))
     people = {p for p in tracks.person_ids if p is not None}
     return ClusteringSummary(len(tracks.track_ids), len(people), created, moved)
 
