@@ -53,12 +53,12 @@ def neighbour_graph(
     for start in range(0, count, SEARCH_CHUNK):
         chunk = vectors[start : start + SEARCH_CHUNK]
         similarities, neighbours = index.search(chunk, min(k + 1, count))
-        own = np.arange(start, start + len(chunk))[:, None]
+        own = np.arange(start, start + len(chunk), dtype=np.int64)[:, None]
         close = (1.0 - similarities < threshold) & (neighbours != own) & (neighbours >= 0)
         rows.append(np.repeat(own[:, 0], close.sum(axis=1)))
         columns.append(neighbours[close].astype(np.int64))
         progress(min(1.0, (start + len(chunk)) / count))
-    rows, columns = np.concatenate(rows).astype(np.int64), np.concatenate(columns)
+    rows, columns = np.concatenate(rows), np.concatenate(columns)
     # Each edge both ways, once: pairs as one int64 key (row * count + column), sorted.
     keys = np.unique(np.concatenate([rows * count + columns, columns * count + rows]))
     rows, columns = np.divmod(keys, count)
@@ -85,10 +85,10 @@ def merge_groups_on_graph(
     the across-videos margin it serves is off (catalog.grouping.ACROSS_VIDEOS_MARGIN)."""
     if ACROSS_VIDEOS_MARGIN:
         raise NotImplementedError("the across-videos margin is not applied on the graph")
-    # The graph's search is most of the time when it is built here (all rows against all).
-    searching = 0.7 if neighbours is None else 0.0
     progress(0.0)
+    searching = 0.0  # the share of the progress the graph's search takes
     if neighbours is None:
+        searching = 0.7  # built here, the search is most of the time (all rows against all)
         neighbours = neighbour_graph(vectors, threshold, progress=lambda f: progress(searching * f))
 
     def merging(fraction: float) -> None:
