@@ -123,8 +123,14 @@ def video_tracks(rng, centres: np.ndarray, identities: np.ndarray) -> tuple[list
     return tracks, per_track
 
 
+def face_qualities() -> list[float]:
+    return [0.6 + 0.1 * k for k in range(FACES_PER_TRACK)]
+
+
 def write_video(number: int, tracks: list, person_of_identity: dict | None, status: str):
-    """Rows as ingestion writes them: the video, its tracks (with detections), their faces."""
+    """Rows as ingestion writes them: the video, its tracks (with detections and template),
+    their faces."""
+    from catalog.grouping import track_template
     from catalog.models import Face, Track, Video
 
     video = Video.objects.create(
@@ -133,8 +139,9 @@ def write_video(number: int, tracks: list, person_of_identity: dict | None, stat
     )  # fmt: skip
     track_rows = Track.objects.bulk_create(
         Track(video=video, index_in_video=j, start_time_s=frames[0] / 5, end_time_s=frames[-1] / 5,
-              detections=[[f / 5, f, 10, 10, 80, 80, 0.99] for f in frames])
-        for j, (_, frames, _) in enumerate(tracks)
+              detections=[[f / 5, f, 10, 10, 80, 80, 0.99] for f in frames],
+              template=track_template(vectors, face_qualities()).tobytes(), template_model="SFace")
+        for j, (_, frames, vectors) in enumerate(tracks)
     )  # fmt: skip
     faces = []
     for track, (identity, frames, vectors) in zip(track_rows, tracks, strict=True):
@@ -143,7 +150,7 @@ def write_video(number: int, tracks: list, person_of_identity: dict | None, stat
             faces.append(
                 Face(video=video, track=track, person_id=person, time_s=frames[k] / 5,
                      frame_index=frames[k], box_x=10, box_y=10, box_w=80, box_h=80,
-                     detector_confidence=0.99, quality=0.6 + 0.1 * k,
+                     detector_confidence=0.99, quality=face_qualities()[k],
                      crop=f"faces/bench/{number}_{track.index_in_video}_{k}.jpg",
                      embedding=vector.tobytes(), embedding_model="SFace",
                      embedding_dim=DIMENSION)

@@ -115,6 +115,12 @@ class Track(models.Model):
     # Every detection of the track: [time_s, frame_index, x, y, w, h, confidence] in pixels of the
     # original frame. Only the best few become Face rows; these say where the person is when.
     detections = models.JSONField(default=list)
+    # The track's vector as grouping computes it (catalog.grouping.track_template over its faces
+    # of `template_model`, "not a face" crops left out), float32: candidates for a new video are
+    # checked against it without reading each track's faces. Null until written (ingestion writes
+    # it; catalog_tracks.track_templates fills a missing one when it is read).
+    template = models.BinaryField(null=True, editable=False)
+    template_model = models.CharField(max_length=50, blank=True, editable=False)
 
     class Meta:
         ordering = ["video_id", "index_in_video"]

@@ -19,9 +19,10 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from catalog.grouping import cosine_distances, track_template
+from catalog.grouping import cosine_distances
 from catalog.models import Face, Video
 from catalog.services import index_sync
+from catalog.services.catalog_tracks import track_templates
 from search.index import FaceIndexError
 
 logger = logging.getLogger(__name__)
@@ -148,21 +149,21 @@ def people_of_tracks_within(
     """The people (now, in the database) of the tracks of these faces whose template is within
     `threshold` of one of `vectors`: the only ones the grouping would compare with them (it
     measures two groups only when a pair of their tracks is that close). Reads those tracks'
-    faces only: at most k per vector."""
+    stored templates (catalog_tracks.track_templates), and the people of the close ones only."""
     track_ids = set(Face.objects.filter(id__in=face_ids).values_list("track_id", flat=True))
-    rows = Face.objects.filter(track_id__in=track_ids).values_list(
-        "track_id", "person_id", "quality", "embedding", "embedding_model"
-    )  # the model checked here: see catalog_tracks._load_tracks
-    faces_of: dict[int, list] = {}
-    for track_id, person_id, quality, embedding, model in rows:
-        if person_id is not None and model == model_name:
-            faces_of.setdefault(track_id, []).append((person_id, quality, embedding))
-    if not faces_of:
+    templates = track_templates(track_ids, model_name)
+    if not templates:
         return set()
-    templates, people = [], []
-    for faces in faces_of.values():
-        embeddings = [np.frombuffer(f[2], dtype=np.float32) for f in faces]
-        templates.append(track_template(embeddings, [f[1] for f in faces]))
-        people.append(Counter(f[0] for f in faces).most_common(1)[0][0])
-    close = (cosine_distances(np.asarray(vectors), np.asarray(templates)) < threshold).any(axis=0)
-    return {person for person, near in zip(people, close.tolist(), strict=True) if near}
+    ids = list(templates)
+    distances = cosine_distances(np.asarray(vectors), np.stack([templates[t] for t in ids]))
+    close = [
+        t for t, near in zip(ids, (distances < threshold).any(axis=0).tolist(), strict=True) if near
+    ]
+    faces = Face.objects.filter(track_id__in=close).values_list(
+        "track_id", "person_id", "embedding_model"
+    )  # the model checked here: see catalog_tracks._load_tracks
+    people_of: dict[int, Counter] = {}
+    for track_id, person_id, model in faces:
+        if person_id is not None and model == model_name:
+            people_of.setdefault(track_id, Counter())[person_id] += 1
+    return {people.most_common(1)[0][0] for people in people_of.values()}

@@ -147,3 +147,50 @@ def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
     if rows:
         result.vectors = np.asarray(rows, dtype=np.float32)
     return result
+
+
+def track_templates(track_ids, model_name: str) -> dict[int, np.ndarray]:
+    """The stored template of each of these tracks that has faces of `model_name` (a track
+    without one yet is computed from its faces now, and stored)."""
+    templates: dict[int, np.ndarray] = {}
+    missing = []
+    stored = Track.objects.filter(id__in=list(track_ids)).values_list(
+        "id", "template", "template_model"
+    )
+    for track_id, template, model in stored:
+        if template is None:
+            missing.append(track_id)
+        elif model == model_name:
+            templates[track_id] = np.frombuffer(template, dtype=np.float32)
+    if missing:
+        computed = store_track_templates(missing)
+        templates |= {t: vector for t, (model, vector) in computed.items() if model == model_name}
+    return templates
+
+
+def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
+    """Compute these tracks' templates from their faces and store them (after a track's faces
+    were written, or one of them was marked or unmarked as "not a face"); returns each track's
+    (model, template). A track whose faces are all "not a face" keeps none."""
+    faces = (
+        Face.objects.filter(track_id__in=list(track_ids), is_not_face=False)
+        .order_by("track_id", "id")
+        .values_list("track_id", "embedding_model", "quality", "embedding")
+    )
+    faces_of: dict[int, list] = defaultdict(list)
+    for track_id, model, quality, embedding in faces:
+        faces_of[track_id].append((model, quality, embedding))
+    computed: dict[int, tuple[str, np.ndarray]] = {}
+    for track_id, track_faces in faces_of.items():
+        model = track_faces[0][0]  # (a video's faces are embedded by one model)
+        same = [face for face in track_faces if face[0] == model]
+        vectors = [np.frombuffer(face[2], dtype=np.float32) for face in same]
+        computed[track_id] = (model, track_template(vectors, [face[1] for face in same]))
+    rows = [
+        Track(id=track_id, template=template.tobytes(), template_model=model)
+        for track_id, (model, template) in computed.items()
+    ]
+    emptied = set(track_ids) - set(computed)
+    Track.objects.bulk_update(rows, ["template", "template_model"], batch_size=1000)
+    Track.objects.filter(id__in=emptied).update(template=None, template_model="")
+    return computed

@@ -18,7 +18,7 @@ from django.db import transaction
 
 from catalog.models import CurationAction, DifferentPeople, Face, Person, Track, TrackRejection
 from catalog.services import index_sync
-from catalog.services.catalog_tracks import on_screen_together
+from catalog.services.catalog_tracks import on_screen_together, store_track_templates
 from catalog.services.clustering import assign_people_to_tracks, refresh_cover_faces
 from catalog.services.curation_log import UndoRefused, latest_undoable, recorded, restore_before
 
@@ -257,6 +257,9 @@ def mark_not_faces(face_ids: Iterable[int], *, user=None) -> int:
     with recorded(Kind.NOT_A_FACE, user, people=owners - {None}, faces=face_ids) as record:
         record.summary = f"{len(face_ids)} crop(s) marked as not a face"
         Face.objects.filter(id__in=face_ids).update(is_not_face=True, person=None)
+        store_track_templates(
+            set(Face.objects.filter(id__in=face_ids).values_list("track_id", flat=True))
+        )
         Person.objects.filter(id__in=owners - {None}).delete_left_empty()
         refresh_cover_faces(owners - {None})
         _sync_index_after_commit(face_ids)
@@ -273,6 +276,7 @@ def restore_faces(face_ids: Iterable[int], *, user=None) -> int:
     with recorded(Kind.RESTORE_FACE, user, faces=restored_ids) as record:
         record.summary = f"{len(restored_ids)} crop(s) are faces after all"
         restoring.update(is_not_face=False)
+        store_track_templates(track_ids)
         assign_people_to_tracks(track_ids)
         _sync_index_after_commit(restored_ids)
     return len(restored_ids)

@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from catalog.models import CurationAction, DifferentPeople, Face, Person, TrackRejection
+from catalog.services.catalog_tracks import store_track_templates
 from catalog.services.clustering import hold_grouping_lock
 
 PERSON_FIELDS = ("name", "named_by_curator", "locked", "hidden", "cover_face_id")
@@ -144,10 +145,23 @@ def restore_before(action: CurationAction, user) -> tuple[set[int], set[int]]:
             continue
         values = {k: v for k, v in fields.items() if k != "cover_face_id"}
         Person.objects.update_or_create(id=int(person_id), defaults=values)
+    faces = Face.objects.filter(id__in=[int(face_id) for face_id in before["faces"]])
+    not_face_now = {
+        str(i): (flag, track)
+        for i, flag, track in faces.values_list("id", "is_not_face", "track_id")
+    }
     for face_id, fields in before["faces"].items():
         Face.objects.filter(id=int(face_id)).update(
             person_id=fields["person"], is_not_face=fields["is_not_face"]
         )
+    # The tracks whose "not a face" marks changed have another template now.
+    store_track_templates(
+        {
+            track
+            for face_id, (flag, track) in not_face_now.items()
+            if flag != before["faces"][face_id]["is_not_face"]
+        }
+    )
     _restore_pairs(
         TrackRejection, "track_id", "person_id", action.after["rejections"], before["rejections"]
     )

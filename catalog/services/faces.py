@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from catalog.models import Face, Track, Video, video_crops_folder
+from catalog.services.catalog_tracks import store_track_templates
 from ingestion.pipeline.video import VideoFaces
 
 
@@ -68,4 +69,6 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
             name = f"t{track_result.index}_f{found_face.frame_index}.jpg"
             face.crop.save(name, ContentFile(found_face.crop_jpeg), save=False)
             faces.append(face)
-    return Face.objects.bulk_create(faces)
+    faces = Face.objects.bulk_create(faces)
+    store_track_templates({face.track_id for face in faces})
+    return faces

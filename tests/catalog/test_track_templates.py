@@ -1,0 +1,79 @@
+"""Each track's stored template (what a new video's candidates are checked against) is the one
+grouping computes from the track's faces: written by ingestion, and kept right when a curator
+marks a face "not a face", restores it, or undoes either."""
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.db.models import Count
+
+from catalog.models import Face, Track
+from catalog.services import curation
+from catalog.services.catalog_tracks import load_catalog_tracks, track_templates
+from tests.conftest import VIDEOS, empty_catalog
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def stored(track_id: int) -> np.ndarray | None:
+    template = Track.objects.get(pk=track_id).template
+    return None if template is None else np.frombuffer(template, dtype=np.float32)
+
+
+def computed(track_id: int) -> np.ndarray | None:
+    """The template grouping computes from the faces themselves."""
+    tracks = load_catalog_tracks("SFace", Track.objects.filter(pk=track_id))
+    return tracks.vectors[0] if tracks.track_ids else None
+
+
+def test_ingestion_stores_each_tracks_template_as_grouping_computes_it(slideshows):
+    tracks = load_catalog_tracks("SFace")
+    assert len(tracks.track_ids) >= 8
+    rows = dict(Track.objects.values_list("id", "template_model"))
+    assert all(rows[track_id] == "SFace" for track_id in tracks.track_ids)
+    for row, track_id in enumerate(tracks.track_ids):
+        np.testing.assert_allclose(stored(track_id), tracks.vectors[row], atol=1e-6)
+
+
+@pytest.fixture
+def talking_head():
+    empty_catalog()
+    call_command("ingest", str(VIDEOS / "talking_head_1.mp4"))
+    yield
+    empty_catalog()
+
+
+def test_not_a_face_restore_and_undo_keep_the_template_right(talking_head):
+    track_id = (
+        Face.objects.values("track_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+        .order_by("-n")
+        .values_list("track_id", flat=True)
+        .first()
+    )
+    assert track_id is not None, "a track of several faces"
+    original = stored(track_id).copy()
+    face = Face.objects.filter(track_id=track_id).order_by("-quality").first()
+
+    curation.mark_not_faces([face.id])
+    without = stored(track_id)
+    np.testing.assert_allclose(without, computed(track_id), atol=1e-6)
+    assert float(without @ original) < 1 - 1e-4, "the best face's crop no longer counts"
+
+    curation.undo()
+    np.testing.assert_allclose(stored(track_id), original, atol=1e-6)
+
+    curation.mark_not_faces([face.id])
+    curation.restore_faces([face.id])
+    np.testing.assert_allclose(stored(track_id), original, atol=1e-6)
+
+
+def test_a_track_stored_without_a_template_gets_one_when_read(slideshows):
+    track_id = Track.objects.values_list("id", flat=True).first()
+    expected = computed(track_id)
+    Track.objects.filter(pk=track_id).update(template=None, template_model="")
+    templates = track_templates({track_id}, "SFace")
+    np.testing.assert_allclose(templates[track_id], expected, atol=1e-6)
+    np.testing.assert_allclose(stored(track_id), expected, atol=1e-6)
+    assert track_templates({track_id}, "ArcFace") == {}
