@@ -6,8 +6,8 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from catalog.grouping import track_template
 from catalog.models import Face, Track, Video, video_crops_folder
-from catalog.services.catalog_tracks import store_track_templates
 from ingestion.pipeline.video import VideoFaces
 
 
@@ -42,14 +42,26 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
     delete_video_faces(video)
     faces: list[Face] = []
     for track_result in found.tracks:
+        best = track_result.best_faces
+        # The template as catalog_tracks.store_track_templates computes it from these rows
+        # (no face of a new video is "not a face" yet), from the vectors still in memory.
+        template = (
+            track_template(
+                [face.embedding.astype(np.float32) for face in best], [f.quality for f in best]
+            )
+            if best
+            else None
+        )
         track = Track.objects.create(
             video=video,
             index_in_video=track_result.index,
             start_time_s=track_result.start_time_s,
             end_time_s=track_result.end_time_s,
             detections=track_result.detections,
+            template=None if template is None else template.tobytes(),
+            template_model=model_name if best else "",
         )
-        for found_face in track_result.best_faces:
+        for found_face in best:
             x, y, w, h = (max(0, round(v)) for v in found_face.box)
             face = Face(
                 video=video,
@@ -69,6 +81,4 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
             name = f"t{track_result.index}_f{found_face.frame_index}.jpg"
             face.crop.save(name, ContentFile(found_face.crop_jpeg), save=False)
             faces.append(face)
-    faces = Face.objects.bulk_create(faces)
-    store_track_templates({face.track_id for face in faces})
-    return faces
+    return Face.objects.bulk_create(faces)
