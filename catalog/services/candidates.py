@@ -129,7 +129,10 @@ def candidate_people(
     except FaceIndexError as error:
         logger.warning("the face index cannot be used (%s): grouping reads the catalog", error)
         return None
-    face_ids = {hit.face_id for found in hits for hit in found} - set(own_face_ids)
+    own = set(own_face_ids)
+    hit_tracks = {
+        hit.face_id: hit.track_id for found in hits for hit in found if hit.face_id not in own
+    }
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
     # indexing, or one whose indexing failed. Their people are all candidates.
     unfinished = set(
@@ -140,17 +143,22 @@ def candidate_people(
         .values_list("person_id", flat=True)
         .distinct()
     )
-    return unfinished | people_of_tracks_within(vectors, face_ids, model_name, threshold)
+    return unfinished | people_of_tracks_within(vectors, hit_tracks, model_name, threshold)
 
 
 def people_of_tracks_within(
-    vectors: np.ndarray, face_ids: Collection[int], model_name: str, threshold: float
+    vectors: np.ndarray, hit_tracks: dict[int, int | None], model_name: str, threshold: float
 ) -> set[int]:
     """The people (now, in the database) of the tracks of these faces whose template is within
     `threshold` of one of `vectors`: the only ones the grouping would compare with them (it
-    measures two groups only when a pair of their tracks is that close). Reads those tracks'
-    stored templates (catalog_tracks.track_templates), and the people of the close ones only."""
-    track_ids = set(Face.objects.filter(id__in=face_ids).values_list("track_id", flat=True))
+    measures two groups only when a pair of their tracks is that close). `hit_tracks`: face id
+    -> its track as the index payload says (None: a point written before payloads carried it,
+    looked up here). Reads those tracks' stored templates (catalog_tracks.track_templates), and
+    the people of the close ones only."""
+    track_ids = {track_id for track_id in hit_tracks.values() if track_id is not None}
+    unknown = [face_id for face_id, track_id in hit_tracks.items() if track_id is None]
+    if unknown:
+        track_ids |= set(Face.objects.filter(id__in=unknown).values_list("track_id", flat=True))
     templates = track_templates(track_ids, model_name)
     if not templates:
         return set()

@@ -63,6 +63,7 @@ def index_points(faces: Iterable) -> list[IndexPoint]:
             video_id=face.video_id,
             person_id=face.person_id,
             hidden=bool(face.person_id and face.person.hidden),
+            track_id=face.track_id,
         )
         for face in faces
     ]

@@ -4,6 +4,7 @@ sends it back to the database, never to a wrong person."""
 
 import hashlib
 import logging
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -117,6 +118,22 @@ def test_the_index_gives_the_same_people_as_reading_the_whole_catalog(monkeypatc
         outcomes[way] = people_of_faces()
     empty_catalog()
     assert agreement(outcomes["from the index"], outcomes["whole catalog"]) == 1.0
+
+
+def test_points_written_before_they_carried_their_track_still_give_the_people(tracks_loaded):
+    """An index filled by an older version (no track in the payload): the hits' tracks are
+    read from the database instead, and the new video still joins the people near it."""
+    empty_catalog()
+    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
+    faces = Face.objects.select_related("person")
+    index = index_sync.get_face_index("SFace", 128)
+    index.upsert([replace(point, track_id=None) for point in index_sync.index_points(faces)])
+    assert all(h.track_id is None for h in index.search(np.frombuffer(faces[0].embedding, "f4")))
+    call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
+    assert not tracks_loaded[-1][0], "the index was used, not the whole catalog"
+    obama = person_at("slideshow_1.mp4", 1.5)
+    assert obama.faces.filter(video__original_name="slideshow_2.mp4").exists()
+    empty_catalog()
 
 
 def test_an_index_missing_faces_sends_grouping_back_to_the_database(caplog, tracks_loaded):

@@ -42,6 +42,10 @@ def test_reindex_of_a_real_catalog_leaves_the_same_points_and_search_finds_the_s
     assert index.face_ids() == points_before
     assert nearest_people(index, faces) == people_before
     assert compare_index("SFace").consistent
+    track_of = {f.id: f.track_id for f in faces}
+    for face in faces[:5]:  # each point says its face's track, as ingestion writes it
+        hits = index.search(np.frombuffer(face.embedding, np.float32), limit=3)
+        assert all(hit.track_id == track_of[hit.face_id] for hit in hits)
 
 
 def test_reindex_writes_the_points_and_leaves_the_search_graph_to_the_index_owner(
