@@ -1,5 +1,6 @@
-"""The catalog's tracks as grouping reads them: one template vector per track, with its video,
-frames, person and the people a curator said it is not.
+"""The catalog's tracks as grouping reads them: one template vector per track (stored with the
+track, store_track_templates), with its video, frames, person and the people a curator said it
+is not.
 
 The whole catalog is read in chunks of track ids (one range query each for faces and tracks),
 so a re-cluster never holds more than the templates, not every face's row at once.
@@ -108,36 +109,38 @@ def load_catalog_tracks(
 
 
 def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
-    """The tracks of these faces (tracks_of(ids): a queryset holding at least those tracks)."""
+    """The tracks of these faces (tracks_of(ids): a queryset holding at least those tracks),
+    each with its stored template (store_track_templates: the one definition of it; a track
+    stored without one gets it now)."""
     # The model and "not a face" are checked here, not in SQL: with them in the WHERE clause
     # SQLite reads the rows through the (embedding_model, person) index, i.e. every face of
     # the model, instead of the track's index (EXPLAIN QUERY PLAN).
     faces = faces.order_by("track_id", "id").values_list(
-        "id", "track_id", "person_id", "quality", "embedding", "embedding_model", "is_not_face"
+        "id", "track_id", "person_id", "embedding_model", "is_not_face"
     )
-    vectors_by_track: dict[int, list[np.ndarray]] = defaultdict(list)
-    qualities_by_track: dict[int, list[float]] = defaultdict(list)
     persons_by_track: dict[int, Counter] = defaultdict(Counter)
     faces_by_track: dict[int, list[int]] = defaultdict(list)
-    for face_id, track_id, person_id, quality, embedding, model, not_face in faces:
+    for face_id, track_id, person_id, model, not_face in faces:
         if model != model_name or not_face:
             continue
-        vectors_by_track[track_id].append(np.frombuffer(embedding, dtype=np.float32))
-        qualities_by_track[track_id].append(quality)
         persons_by_track[track_id][person_id] += 1
         faces_by_track[track_id].append(face_id)
     rejected: dict[int, set[int]] = defaultdict(set)
     for track_id, person_id in TrackRejection.objects.filter(
-        track_id__in=list(vectors_by_track)
+        track_id__in=list(faces_by_track)
     ).values_list("track_id", "person_id"):
         rejected[track_id].add(person_id)
+    meta = tracks_of(list(faces_by_track)).values_list(
+        "id", "video_id", "detections", "template", "template_model"
+    )
+    meta = [row for row in meta.order_by("id") if row[0] in faces_by_track]
+    templates = _templates_of([(row[0], row[3], row[4]) for row in meta], model_name)
     result = CatalogTracks()
     rows = []
-    meta = tracks_of(list(vectors_by_track)).values_list("id", "video_id", "detections")
-    for track_id, video_id, detections in meta.order_by("id"):
-        if track_id not in vectors_by_track:
+    for track_id, video_id, detections, _, _ in meta:
+        if track_id not in templates:
             continue
-        rows.append(track_template(vectors_by_track[track_id], qualities_by_track[track_id]))
+        rows.append(templates[track_id])
         result.track_ids.append(track_id)
         result.video_ids.append(video_id)
         result.frames.append(Track.frames_in(detections))
@@ -152,11 +155,16 @@ def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
 def track_templates(track_ids, model_name: str) -> dict[int, np.ndarray]:
     """The stored template of each of these tracks that has faces of `model_name` (a track
     without one yet is computed from its faces now, and stored)."""
-    templates: dict[int, np.ndarray] = {}
-    missing = []
     stored = Track.objects.filter(id__in=list(track_ids)).values_list(
         "id", "template", "template_model"
     )
+    return _templates_of(stored, model_name)
+
+
+def _templates_of(stored, model_name: str) -> dict[int, np.ndarray]:
+    """stored: (track id, template, template model) rows; a missing template is computed."""
+    templates: dict[int, np.ndarray] = {}
+    missing = []
     for track_id, template, model in stored:
         if template is None:
             missing.append(track_id)

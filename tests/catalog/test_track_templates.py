@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
+from catalog.grouping import track_template
 from catalog.models import Face, Track
 from catalog.services import curation
 from catalog.services.catalog_tracks import load_catalog_tracks, track_templates
@@ -21,18 +22,24 @@ def stored(track_id: int) -> np.ndarray | None:
 
 
 def computed(track_id: int) -> np.ndarray | None:
-    """The template grouping computes from the faces themselves."""
-    tracks = load_catalog_tracks("SFace", Track.objects.filter(pk=track_id))
-    return tracks.vectors[0] if tracks.track_ids else None
+    """The template as grouping defines it, from the faces themselves: their quality-weighted
+    mean, "not a face" crops left out."""
+    faces = Face.objects.filter(track_id=track_id, is_not_face=False).order_by("id")
+    rows = list(faces.values_list("embedding", "quality"))
+    if not rows:
+        return None
+    vectors = [np.frombuffer(embedding, dtype=np.float32) for embedding, _ in rows]
+    return track_template(vectors, [quality for _, quality in rows])
 
 
-def test_ingestion_stores_each_tracks_template_as_grouping_computes_it(slideshows):
+def test_ingestion_stores_each_tracks_template_and_grouping_reads_it(slideshows):
     tracks = load_catalog_tracks("SFace")
     assert len(tracks.track_ids) >= 8
     rows = dict(Track.objects.values_list("id", "template_model"))
     assert all(rows[track_id] == "SFace" for track_id in tracks.track_ids)
     for row, track_id in enumerate(tracks.track_ids):
-        np.testing.assert_allclose(stored(track_id), tracks.vectors[row], atol=1e-6)
+        np.testing.assert_allclose(stored(track_id), computed(track_id), atol=1e-6)
+        np.testing.assert_allclose(tracks.vectors[row], computed(track_id), atol=1e-6)
 
 
 @pytest.fixture
@@ -77,3 +84,17 @@ def test_a_track_stored_without_a_template_gets_one_when_read(slideshows):
     np.testing.assert_allclose(templates[track_id], expected, atol=1e-6)
     np.testing.assert_allclose(stored(track_id), expected, atol=1e-6)
     assert track_templates({track_id}, "ArcFace") == {}
+
+
+def test_grouping_fills_a_template_missing_from_a_track(slideshows):
+    """A catalog from before tracks stored templates: the first grouping to read a track
+    computes it, stores it, and groups with it."""
+    track_id = Track.objects.values_list("id", flat=True).first()
+    expected = computed(track_id)
+    Track.objects.update(template=None, template_model="")
+    tracks = load_catalog_tracks("SFace")
+    np.testing.assert_allclose(
+        tracks.vectors[tracks.track_ids.index(track_id)], expected, atol=1e-6
+    )
+    np.testing.assert_allclose(stored(track_id), expected, atol=1e-6)
+    assert not Track.objects.filter(template=None).exists()
