@@ -43,23 +43,20 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
     faces: list[Face] = []
     for track_result in found.tracks:
         best = track_result.best_faces
-        # The template as catalog_tracks.store_track_templates computes it from these rows
-        # (no face of a new video is "not a face" yet), from the vectors still in memory.
-        template = (
-            track_template(
-                [face.embedding.astype(np.float32) for face in best], [f.quality for f in best]
-            )
-            if best
-            else None
-        )
+        template = None
+        if best:
+            # As catalog_tracks.store_track_templates computes it from these rows (no face of
+            # a new video is "not a face" yet), from the vectors still in memory.
+            vectors = [face.embedding.astype(np.float32) for face in best]
+            template = track_template(vectors, [face.quality for face in best]).tobytes()
         track = Track.objects.create(
             video=video,
             index_in_video=track_result.index,
             start_time_s=track_result.start_time_s,
             end_time_s=track_result.end_time_s,
             detections=track_result.detections,
-            template=None if template is None else template.tobytes(),
-            template_model=model_name if best else "",
+            template=template,
+            template_model=model_name if template else "",
         )
         for found_face in best:
             x, y, w, h = (max(0, round(v)) for v in found_face.box)
