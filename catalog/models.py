@@ -118,7 +118,8 @@ class Track(models.Model):
     # The track's vector as grouping computes it (catalog.grouping.track_template over its faces
     # of `template_model`, "not a face" crops left out), float32: candidates for a new video are
     # checked against it without reading each track's faces. Null until written (ingestion writes
-    # it; catalog_tracks.track_templates fills a missing one when it is read).
+    # it; catalog_tracks.track_templates fills a missing one when it is read); empty when the
+    # track has no face to make one of (catalog_tracks.NO_TEMPLATE).
     template = models.BinaryField(null=True, editable=False)
     template_model = models.CharField(max_length=50, blank=True, editable=False)
 

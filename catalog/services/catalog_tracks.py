@@ -152,6 +152,11 @@ def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
     return result
 
 
+# A track's stored template when it has no face to make one of (every face "not a face"); a
+# null template is one not computed yet (catalog.models.Track.template).
+NO_TEMPLATE = b""
+
+
 def track_templates(track_ids, model_name: str) -> dict[int, np.ndarray]:
     """The stored template of each of these tracks that has faces of `model_name` (a track
     without one yet is computed from its faces now, and stored)."""
@@ -168,7 +173,7 @@ def _templates_of(stored, model_name: str) -> dict[int, np.ndarray]:
     for track_id, template, model in stored:
         if template is None:
             missing.append(track_id)
-        elif model == model_name:
+        elif model == model_name and len(template):
             templates[track_id] = np.frombuffer(template, dtype=np.float32)
     if missing:
         computed = store_track_templates(missing)
@@ -179,7 +184,8 @@ def _templates_of(stored, model_name: str) -> dict[int, np.ndarray]:
 def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
     """Compute these tracks' templates from their faces and store them (after a track's faces
     were written, or one of them was marked or unmarked as "not a face"); returns each track's
-    (model, template). A track whose faces are all "not a face" keeps none."""
+    (model, template). A track whose faces are all "not a face" has none: stored as empty
+    (NO_TEMPLATE), so that it is not computed again on every read."""
     faces = (
         Face.objects.filter(track_id__in=list(track_ids), is_not_face=False)
         .order_by("track_id", "id")
@@ -200,5 +206,5 @@ def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
     ]
     emptied = set(track_ids) - set(computed)
     Track.objects.bulk_update(rows, ["template", "template_model"], batch_size=1000)
-    Track.objects.filter(id__in=emptied).update(template=None, template_model="")
+    Track.objects.filter(id__in=emptied).update(template=NO_TEMPLATE, template_model="")
     return computed

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from catalog.grouping import track_template
 from catalog.models import Face, Track, Video, video_crops_folder
+from catalog.services.catalog_tracks import NO_TEMPLATE
 from ingestion.pipeline.video import VideoFaces
 
 
@@ -43,7 +44,7 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
     faces: list[Face] = []
     for track_result in found.tracks:
         best = track_result.best_faces
-        template = None
+        template = NO_TEMPLATE
         if best:
             # As catalog_tracks.store_track_templates computes it from these rows (no face of
             # a new video is "not a face" yet), from the vectors still in memory.

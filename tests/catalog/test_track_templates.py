@@ -5,7 +5,9 @@ marks a face "not a face", restores it, or undoes either."""
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 
 from catalog.grouping import track_template
 from catalog.models import Face, Track
@@ -18,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 def stored(track_id: int) -> np.ndarray | None:
     template = Track.objects.get(pk=track_id).template
-    return None if template is None else np.frombuffer(template, dtype=np.float32)
+    return None if not template else np.frombuffer(template, dtype=np.float32)
 
 
 def computed(track_id: int) -> np.ndarray | None:
@@ -98,3 +100,18 @@ def test_grouping_fills_a_template_missing_from_a_track(slideshows):
     )
     np.testing.assert_allclose(stored(track_id), expected, atol=1e-6)
     assert not Track.objects.filter(template=None).exists()
+
+
+def test_a_track_with_no_face_left_has_an_empty_template_that_is_not_recomputed(talking_head):
+    track_id = Track.objects.values_list("id", flat=True).first()
+    original = stored(track_id).copy()
+    face_ids = list(Face.objects.filter(track_id=track_id).values_list("id", flat=True))
+
+    curation.mark_not_faces(face_ids)
+    assert bytes(Track.objects.get(pk=track_id).template) == b""
+    with CaptureQueriesContext(connection) as queries:
+        assert track_templates({track_id}, "SFace") == {}
+    assert len(queries) == 1, "read, not computed again from the faces"
+
+    curation.restore_faces(face_ids)
+    np.testing.assert_allclose(stored(track_id), original, atol=1e-6)
