@@ -130,19 +130,23 @@ def face_qualities() -> list[float]:
 def write_video(number: int, tracks: list, person_of_identity: dict | None, status: str):
     """Rows as ingestion writes them: the video, its tracks (with detections and template),
     their faces."""
-    from catalog.grouping import track_template
+    from catalog.grouping import track_template_and_length
     from catalog.models import Face, Track, Video
 
     video = Video.objects.create(
         source="upload", original_name=f"video_{number}.mp4", file=f"videos/bench/{number}.mp4",
         content_sha256=f"{number:064x}", duration_s=60.0, status=status,
     )  # fmt: skip
-    track_rows = Track.objects.bulk_create(
-        Track(video=video, index_in_video=j, start_time_s=frames[0] / 5, end_time_s=frames[-1] / 5,
-              detections=[[f / 5, f, 10, 10, 80, 80, 0.99] for f in frames],
-              template=track_template(vectors, face_qualities()).tobytes(), template_model="SFace")
-        for j, (_, frames, vectors) in enumerate(tracks)
-    )  # fmt: skip
+    track_rows = []
+    for j, (_, frames, vectors) in enumerate(tracks):
+        template, length = track_template_and_length(vectors, face_qualities())
+        track_rows.append(
+            Track(video=video, index_in_video=j, start_time_s=frames[0] / 5,
+                  end_time_s=frames[-1] / 5,
+                  detections=[[f / 5, f, 10, 10, 80, 80, 0.99] for f in frames],
+                  template=template.tobytes(), template_model="SFace", template_length=length)
+        )  # fmt: skip
+    track_rows = Track.objects.bulk_create(track_rows)
     faces = []
     for track, (identity, frames, vectors) in zip(track_rows, tracks, strict=True):
         person = None if person_of_identity is None else person_of_identity[identity]

@@ -205,7 +205,15 @@ class EdgeOperations:
         self._write([operation])
 
     def _request(
-        self, vector, limit, video_id, person_id, exclude_hidden, min_similarity, not_people=()
+        self,
+        vector,
+        limit,
+        video_id,
+        person_id,
+        exclude_hidden,
+        min_similarity,
+        not_people=(),
+        rescore=True,
     ):
         import qdrant_edge as qe
 
@@ -220,11 +228,16 @@ class EdgeOperations:
             must.append(qe.FieldCondition(key="person_id", match=qe.MatchValue(int(person_id))))
         if exclude_hidden:
             must_not.append(qe.FieldCondition(key="hidden", match=qe.MatchValue(1)))
-        rescored = qe.QuantizationSearchParams(rescore=True, oversampling=RESCORE_OVERSAMPLING)
+        if rescore:
+            quantization = qe.QuantizationSearchParams(
+                rescore=True, oversampling=RESCORE_OVERSAMPLING
+            )
+        else:
+            quantization = qe.QuantizationSearchParams(rescore=False)
         return qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(as_vector(vector, self.dimension)),
-            params=qe.SearchParams(quantization=rescored),
+            params=qe.SearchParams(quantization=quantization),
             with_payload=True,
             with_vector=False,
             filter=qe.Filter(must=must, must_not=must_not) if must or must_not else None,
@@ -254,14 +267,18 @@ class EdgeOperations:
         exclude_hidden: bool = False,
         exclude_people: list | None = None,
         min_similarity: float | None = None,
+        rescore: bool = True,
     ) -> list[list[IndexHit]]:
         """One search per vector, planned as one batch (one pass over the segments);
-        exclude_people[i]: the people whose faces search i leaves out."""
+        exclude_people[i]: the people whose faces search i leaves out; rescore: False to rank
+        by the int8 vectors alone (search.index.FaceIndex.search_batch)."""
         import qdrant_edge as qe
 
         exclude_people = exclude_people or [()] * len(vectors)
         requests = [
-            self._request(vector, limit, None, None, exclude_hidden, min_similarity, not_people)
+            self._request(
+                vector, limit, None, None, exclude_hidden, min_similarity, not_people, rescore
+            )
             for vector, not_people in zip(vectors, exclude_people, strict=True)
         ]
         if not requests:

@@ -49,6 +49,10 @@ class IndexPoint:
     # The face's track: a hit then says which track it is without asking the database (grouping
     # a new video checks the tracks of ~2,000 hits: as many random row reads at 10^6 faces).
     track_id: int | None = None
+    # The length of the weighted mean of the track's faces (catalog.grouping.
+    # track_template_and_length): a hit's similarity divided by it bounds the similarity of the
+    # track's template, so most hits' tracks need not be read at all.
+    track_length: float | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class IndexHit:
     video_id: int
     person_id: int | None
     track_id: int | None = None  # None: a point written before points carried it
+    track_length: float | None = None  # None: likewise (IndexPoint.track_length)
 
 
 class FaceIndex(Protocol):
@@ -94,6 +99,9 @@ class FaceIndex(Protocol):
         exclude_hidden: bool = False,
         exclude_people: Sequence[Sequence[int]] | None = None,
         min_similarity: float | None = None,
+        # False: ranked and scored by the int8 copies alone (in memory), the float vectors not
+        # read: for candidates that are checked afterwards, not for scores shown to anyone.
+        rescore: bool = True,
     ) -> list[list[IndexHit]]: ...
     def count(self) -> int: ...
     def held(self, face_ids: Iterable[int]) -> set[int]: ...  # which of these it holds
@@ -114,6 +122,8 @@ def point_payload(point: IndexPoint) -> dict:
     }
     if point.track_id is not None:
         payload["track_id"] = int(point.track_id)
+    if point.track_length is not None:
+        payload["track_length"] = float(point.track_length)
     return payload
 
 
@@ -147,4 +157,5 @@ def make_hit(point_id, score: float, payload: dict | None) -> IndexHit:
         video_id=int(payload.get("video_id", -1)),
         person_id=payload.get("person_id"),
         track_id=payload.get("track_id"),
+        track_length=payload.get("track_length"),
     )

@@ -57,11 +57,15 @@ class ServerFaceIndex:
         except Exception as error:
             raise FaceIndexError(f"the Qdrant server at {url} cannot be used: {error}") from error
 
-    def _search_params(self):
-        rescored = self._models.QuantizationSearchParams(
-            rescore=True, oversampling=RESCORE_OVERSAMPLING
-        )
-        return self._models.SearchParams(quantization=rescored)
+    def _search_params(self, rescore: bool = True):
+        m = self._models
+        if rescore:
+            quantization = m.QuantizationSearchParams(
+                rescore=True, oversampling=RESCORE_OVERSAMPLING
+            )
+        else:
+            quantization = m.QuantizationSearchParams(rescore=False)
+        return m.SearchParams(quantization=quantization)
 
     def _match(self, key: str, value):
         m = self._models
@@ -145,9 +149,10 @@ class ServerFaceIndex:
         exclude_hidden=False,
         exclude_people=None,
         min_similarity=None,
+        rescore=True,
     ) -> list[list[IndexHit]]:
         """One search per vector, sent as one request; exclude_people[i]: the people whose
-        faces search i leaves out."""
+        faces search i leaves out; rescore: see search.index.FaceIndex.search_batch."""
         m = self._models
 
         def query_filter(not_people) -> m.Filter | None:
@@ -166,7 +171,7 @@ class ServerFaceIndex:
                 limit=limit,
                 filter=query_filter(not_people),
                 score_threshold=min_similarity,
-                params=self._search_params(),
+                params=self._search_params(rescore),
                 with_payload=True,
             )
             for vector, not_people in zip(vectors, exclude_people, strict=True)

@@ -1,14 +1,17 @@
 """Which existing people a new video's tracks could be: asked of the vector index, not read from
 the whole catalog, so grouping one video costs the same at a million faces as at a thousand.
 
-The index answers with the k nearest faces of each new track; their tracks, read from the
-database, are candidates when their template is within the grouping threshold of a new track
-(the only pairs the grouping measures), and their people are who the database says now (a
+The index answers with the k nearest faces of each new track, ranked on its in-memory int8
+copies (the float vectors, cold on disk in a large catalog, are not read); their tracks, read
+from the database, are candidates when their template is within the grouping threshold of a new
+track (the only pairs the grouping measures), and their people are who the database says now (a
 payload may lag behind a curator's change by a moment); so are the people of videos still being
-processed (grouped, maybe not yet indexed). When the index cannot be trusted
-(unreachable, or lacking faces of the catalog's finished videos: deleted, half rebuilt, another
-backend) the answer is None and the caller reads the catalog from the database instead:
-slower, never a wrong person.
+processed (grouped, maybe not yet indexed). Most hits are strangers: a hit's similarity and its
+track's length (in the payload) bound how close that track's template can be, and a track that
+cannot be within the threshold is not read at all (tracks_worth_reading). When the index cannot
+be trusted (unreachable, or lacking faces of the catalog's finished videos: deleted, half
+rebuilt, another backend) the answer is None and the caller reads the catalog from the database
+instead: slower, never a wrong person.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from catalog.grouping import cosine_distances
 from catalog.models import Face, Video
 from catalog.services import index_sync
 from catalog.services.catalog_tracks import track_templates
-from search.index import FaceIndexError
+from search.index import FaceIndexError, IndexHit
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +38,10 @@ CANDIDATE_FACES = 64
 # (template similarity) x |m| similar to the query, and the faces of one track point the same
 # way (|m| ~0.85-0.95 for real tracks; 0.6 is far below).
 MIN_MEAN_LENGTH = 0.6
+# How far a similarity computed on the index's int8 copies can be from the exact one, at most:
+# measured 0.0017 on average and 0.0155 at worst over 3,633 hits at 10^6 synthetic faces
+# (benchmarks/README.md, "Catalog scale"); twice the worst, so the bound stays a bound.
+QUANTIZED_SIMILARITY_ERROR = 0.03
 # Faces looked up in the index before it is trusted (faces_missing_from_index): the newest
 # this many, and those among this many ids drawn at random that are faces it should hold.
 NEWEST_CHECKED = 32
@@ -110,6 +117,7 @@ def candidate_people(
     grouping's cosine distance), or None when the index cannot say (module docstring)."""
     own_face_ids = list(own_face_ids)
     unfinished = unfinished_videos()
+    min_similarity = (1.0 - threshold) * MIN_MEAN_LENGTH
     try:
         index = index_sync.get_face_index(model_name, dimension)
         missing = faces_missing_from_index(index, model_name, own_face_ids, unfinished)
@@ -124,15 +132,13 @@ def candidate_people(
             list(vectors),
             limit=k,
             exclude_people=[sorted(r) for r in rejected],
-            min_similarity=(1.0 - threshold) * MIN_MEAN_LENGTH,
+            min_similarity=min_similarity,
+            rescore=False,
         )
     except FaceIndexError as error:
         logger.warning("the face index cannot be used (%s): grouping reads the catalog", error)
         return None
-    own = set(own_face_ids)
-    hit_tracks = {
-        hit.face_id: hit.track_id for found in hits for hit in found if hit.face_id not in own
-    }
+    hit_tracks = tracks_worth_reading(hits, set(own_face_ids), k, min_similarity, threshold)
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
     # indexing, or one whose indexing failed. Their people are all candidates.
     unfinished = set(
@@ -144,6 +150,41 @@ def candidate_people(
         .distinct()
     )
     return unfinished | people_of_tracks_within(vectors, hit_tracks, model_name, threshold)
+
+
+def tracks_worth_reading(
+    hits: Sequence[Sequence[IndexHit]],
+    own: Collection[int],
+    k: int,
+    min_similarity: float,
+    threshold: float,
+) -> dict[int, int | None]:
+    """Face id -> track (None: not in the payload) of one hit of each track whose template may
+    be within `threshold` of the search's vector; hits[i]: the answer to search i (k asked,
+    none under min_similarity), own: the faces being grouped.
+
+    The bound (catalog.grouping.track_template_and_length): a track's template is at most its
+    best face's similarity over its length close to the vector. A face of the track not among
+    the hits is no more similar than the last hit (k answered) or min_similarity (fewer), so a
+    track is left out when neither its best hit nor that floor reaches (1 - threshold) x length,
+    less the int8 scores' error. A point without a length is always kept."""
+    needed = 1.0 - threshold
+    kept: dict[int, int | None] = {}
+    for found in hits:
+        floor = found[-1].similarity if len(found) >= k else min_similarity
+        best: dict[int, IndexHit] = {}
+        for hit in found:
+            if hit.face_id in own:
+                continue
+            if hit.track_id is None or hit.track_length is None:
+                kept[hit.face_id] = hit.track_id
+            elif hit.track_id not in best or hit.similarity > best[hit.track_id].similarity:
+                best[hit.track_id] = hit
+        for track_id, hit in best.items():
+            reachable = max(hit.similarity, floor) + QUANTIZED_SIMILARITY_ERROR
+            if reachable >= needed * hit.track_length:
+                kept[hit.face_id] = track_id
+    return kept
 
 
 def people_of_tracks_within(

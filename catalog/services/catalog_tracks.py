@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Max, Min
 
-from catalog.grouping import TrackSet, track_template
+from catalog.grouping import TrackSet, track_template_and_length
 from catalog.models import Face, Track, TrackRejection
 
 # Tracks read per chunk when reading the whole catalog: ~15,000 faces, a few MB of rows.
@@ -182,10 +182,12 @@ def _templates_of(stored, model_name: str) -> dict[int, np.ndarray]:
 
 
 def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
-    """Compute these tracks' templates from their faces and store them (after a track's faces
-    were written, or one of them was marked or unmarked as "not a face"); returns each track's
-    (model, template). A track whose faces are all "not a face" has none: stored as empty
-    (NO_TEMPLATE), so that it is not computed again on every read."""
+    """Compute these tracks' templates (and their lengths) from their faces and store them
+    (after a track's faces were written, or one of them was marked or unmarked as "not a face");
+    returns each track's (model, template). A track whose faces are all "not a face" has none:
+    stored as empty (NO_TEMPLATE), so that it is not computed again on every read. The index
+    points of a track carry its length: whoever changes a track's faces re-syncs them
+    (index_sync.sync_faces does, for every face of the tracks it is given)."""
     faces = (
         Face.objects.filter(track_id__in=list(track_ids), is_not_face=False)
         .order_by("track_id", "id")
@@ -195,16 +197,35 @@ def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
     for track_id, model, quality, embedding in faces:
         faces_of[track_id].append((model, quality, embedding))
     computed: dict[int, tuple[str, np.ndarray]] = {}
+    rows = []
     for track_id, track_faces in faces_of.items():
         model = track_faces[0][0]  # (a video's faces are embedded by one model)
         same = [face for face in track_faces if face[0] == model]
         vectors = [np.frombuffer(face[2], dtype=np.float32) for face in same]
-        computed[track_id] = (model, track_template(vectors, [face[1] for face in same]))
-    rows = [
-        Track(id=track_id, template=template.tobytes(), template_model=model)
-        for track_id, (model, template) in computed.items()
-    ]
+        template, length = track_template_and_length(vectors, [face[1] for face in same])
+        computed[track_id] = (model, template)
+        rows.append(
+            Track(id=track_id, template=template.tobytes(), template_model=model,
+                  template_length=length)
+        )  # fmt: skip
     emptied = set(track_ids) - set(computed)
-    Track.objects.bulk_update(rows, ["template", "template_model"], batch_size=1000)
-    Track.objects.filter(id__in=emptied).update(template=NO_TEMPLATE, template_model="")
+    Track.objects.bulk_update(
+        rows, ["template", "template_model", "template_length"], batch_size=1000
+    )
+    Track.objects.filter(id__in=emptied).update(
+        template=NO_TEMPLATE, template_model="", template_length=None
+    )
     return computed
+
+
+def track_lengths(track_ids) -> dict[int, float | None]:
+    """Each of these tracks' template length (None: no template, no face to make one of); a
+    track stored before lengths were gets its template and length computed now."""
+    lengths = dict(
+        Track.objects.filter(id__in=list(track_ids)).values_list("id", "template_length")
+    )
+    missing = [track_id for track_id, length in lengths.items() if length is None]
+    if missing:
+        store_track_templates(missing)
+        lengths |= dict(Track.objects.filter(id__in=missing).values_list("id", "template_length"))
+    return lengths

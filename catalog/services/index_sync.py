@@ -15,6 +15,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import Face, Person
+from catalog.services.catalog_tracks import track_lengths
 from ingestion.pipeline.thresholds import EMBEDDING_DIMENSIONS
 from search.index import FaceIndex, IndexPoint
 from search.index_backends import open_face_index, owned_while
@@ -56,6 +57,8 @@ def index_owned_here():
 
 
 def index_points(faces: Iterable) -> list[IndexPoint]:
+    faces = list(faces)
+    lengths = track_lengths({face.track_id for face in faces})
     return [
         IndexPoint(
             face_id=face.id,
@@ -64,6 +67,7 @@ def index_points(faces: Iterable) -> list[IndexPoint]:
             person_id=face.person_id,
             hidden=bool(face.person_id and face.person.hidden),
             track_id=face.track_id,
+            track_length=lengths.get(face.track_id),
         )
         for face in faces
     ]
@@ -118,10 +122,12 @@ def set_person_hidden(person_id: int, hidden: bool) -> None:
 
 def sync_faces(face_ids: Iterable[int], hidden_of_people: Iterable[int] = ()) -> None:
     """Bring these faces' points in step after a curator's change: a face's point carries its
-    person (and whether they are hidden); a "not a face" has no point. With hidden_of_people,
-    each of those people's points get their hidden flag too."""
-    face_ids = set(face_ids)
-    faces = list(Face.objects.filter(id__in=face_ids).select_related("person"))
+    person (and whether they are hidden) and its track's template length, which a face of the
+    track marked or unmarked "not a face" changes, so every face of their tracks is rewritten;
+    a "not a face" has no point. With hidden_of_people, each of those people's points get their
+    hidden flag too."""
+    tracks = Face.objects.filter(id__in=set(face_ids)).values("track_id")
+    faces = list(Face.objects.filter(track_id__in=tracks).select_related("person"))
     index_faces([face for face in faces if not face.is_not_face])
     not_faces: dict[tuple[str, int], list[int]] = {}
     for face in faces:

@@ -120,6 +120,55 @@ def test_the_index_gives_the_same_people_as_reading_the_whole_catalog(monkeypatc
     assert agreement(outcomes["from the index"], outcomes["whole catalog"]) == 1.0
 
 
+def test_tracks_too_far_to_be_candidates_are_not_read_and_the_candidates_are_the_same(
+    monkeypatch,
+):
+    """With every shared video in one catalog, each video's tracks asked for candidates as if
+    it were new: leaving out the tracks whose template cannot be within the threshold (by a
+    hit's similarity and its track's length) reads fewer tracks and gives the same people as
+    reading every hit's track."""
+    empty_catalog()
+    call_command("ingest", *[str(video) for video in WITH_PEOPLE])
+    read: list[set[int]] = []
+    templates = candidates.track_templates
+
+    def spy(track_ids, model_name):
+        read.append(set(track_ids))
+        return templates(track_ids, model_name)
+
+    monkeypatch.setattr(candidates, "track_templates", spy)
+    threshold = clustering.grouping_threshold("SFace")
+    every_hit = candidates.tracks_worth_reading
+
+    def keep_every_hit(hits, own, *args):
+        kept = every_hit(hits, own, *args)
+        assert all(hit.track_length is not None for found in hits for hit in found)
+        return kept | {hit.face_id: hit.track_id for found in hits for hit in found
+                       if hit.face_id not in own}  # fmt: skip
+
+    outcomes = {}
+    for way in ("narrowed", "every hit"):
+        if way == "every hit":
+            monkeypatch.setattr(candidates, "tracks_worth_reading", keep_every_hit)
+        read.clear()
+        people = []
+        for video in Video.objects.order_by("id"):
+            tracks = clustering.load_catalog_tracks("SFace", video.tracks.all())
+            own = [face_id for faces in tracks.face_ids for face_id in faces]
+            people.append(
+                candidates.candidate_people(
+                    tracks.vectors, tracks.rejected, own, "SFace", 128, threshold
+                )
+            )
+        outcomes[way] = (people, sum(len(ids) for ids in read))
+    empty_catalog()
+    (narrowed, narrowed_read), (every, every_read) = outcomes["narrowed"], outcomes["every hit"]
+    assert narrowed == every
+    # (the slideshows share four people, a few others one look-alike each: 15 in all)
+    assert sum(len(found) for found in every) >= 8, "candidates to agree on"
+    assert narrowed_read < 0.5 * every_read, (narrowed_read, every_read)  # 36 of 140
+
+
 def test_points_written_before_they_carried_their_track_still_give_the_people(tracks_loaded):
     """An index filled by an older version (no track in the payload): the hits' tracks are
     read from the database instead, and the new video still joins the people near it."""

@@ -138,6 +138,36 @@ def test_a_hit_says_which_track_its_face_is_on_through_a_change_of_person(index)
     assert {hit.face_id: hit.track_id for hit in batch} == {1: 40, 2: None}
 
 
+def test_a_hit_carries_its_tracks_length_through_a_change_of_person(index):
+    index.upsert(
+        [
+            IndexPoint(1, unit(1), 1, 5, track_id=40, track_length=0.875),
+            IndexPoint(2, unit(2), 1, 5),
+        ]
+    )
+    index.set_person([1, 2], 6)
+    index.set_person_hidden(6, True)
+    lengths = {hit.face_id: hit.track_length for hit in index.search(unit(1), 5)}
+    assert lengths == {1: pytest.approx(0.875), 2: None}
+    [batch] = index.search_batch([unit(1)], limit=5, rescore=False)
+    assert {hit.face_id: hit.track_length for hit in batch} == lengths
+
+
+def test_a_batch_not_rescored_finds_the_same_nearest_faces(index):
+    """Without rescoring, hits are ranked on the int8 copies (where the backend has built
+    them): the same nearest faces, similarities within a hundredth of the exact ones."""
+    index.upsert(points(40))
+    queries = [unit(3) + 0.1 * unit(100), unit(17) + 0.1 * unit(101)]
+    exact = index.search_batch(queries, limit=5)
+    quick = index.search_batch(queries, limit=5, rescore=False)
+    for exact_hits, quick_hits in zip(exact, quick, strict=True):
+        assert quick_hits[0].face_id == exact_hits[0].face_id
+        by_id = {hit.face_id: hit.similarity for hit in exact_hits}
+        for hit in quick_hits:
+            if hit.face_id in by_id:
+                assert hit.similarity == pytest.approx(by_id[hit.face_id], abs=0.01)
+
+
 def test_each_search_of_a_batch_can_leave_out_people_of_its_own(index):
     index.upsert(points(5, person_id=5) + points(5, person_id=6, start=6) + points(5, start=11))
     batch = index.search_batch([unit(1), unit(1)], limit=15, exclude_people=[[5], [5, 6]])
