@@ -7,11 +7,11 @@ from the database, are candidates when their template is within the grouping thr
 track (the only pairs the grouping measures), and their people are who the database says now (a
 payload may lag behind a curator's change by a moment); so are the people of videos still being
 processed (grouped, maybe not yet indexed). Most hits are strangers: a hit's similarity and its
-track's length (in the payload) bound how close that track's template can be, and a track that
-cannot be within the threshold is not read at all (tracks_worth_reading). When the index cannot
-be trusted (unreachable, or lacking faces of the catalog's finished videos: deleted, half
-rebuilt, another backend) the answer is None and the caller reads the catalog from the database
-instead: slower, never a wrong person.
+track's length and share (in the payload) bound how close that track's template can be, or give
+it, and a track known to be too far or near is not read (tracks_worth_reading). When the index
+cannot be trusted (unreachable, or lacking faces of the catalog's finished videos: deleted, half
+rebuilt, another backend) the answer is None and the caller reads the catalog from the
+database instead: slower, never a wrong person.
 """
 
 from __future__ import annotations
