@@ -193,24 +193,18 @@ def track_template_and_length(
     """The track's template (track_template) and the length of the weighted mean it is the
     direction of (1.0: every face alike; shorter the more they differ). With it a face's
     similarity bounds the template's: the weighted mean's similarity to any vector q is at most
-    its best face's, so the template's is at most (best face's similarity) / length; and with
-    every face's share (template_shares) it is exactly sum(share x face's similarity) / length
+    its best face's, so the template's is at most (best face's similarity) / length
     (catalog/services/candidates.py)."""
     vectors = np.asarray(vectors, dtype=np.float64).reshape(len(qualities), -1)
-    mean = template_shares(qualities) @ vectors
-    length = float(np.linalg.norm(mean))
-    return (mean / max(length, 1e-12)).astype(np.float32), length
-
-
-def template_shares(qualities: Sequence[float]) -> np.ndarray:
-    """Each face's share of its track's template (summing to 1): its quality, and nothing for
-    faces under half the best one's quality; equal shares when no face has any quality."""
     weights = np.asarray(qualities, dtype=np.float64)
     if len(weights) and weights.max() > 0:
         weights = np.where(weights >= TEMPLATE_MIN_QUALITY_SHARE * weights.max(), weights, 0.0)
     else:
-        weights = np.ones(len(weights))
-    return weights / max(float(weights.sum()), 1e-12)
+        weights = np.ones(len(vectors))
+    mean = weights @ vectors
+    norm = float(np.linalg.norm(mean))
+    template = (mean / max(norm, 1e-12)).astype(np.float32)
+    return template, norm / max(float(weights.sum()), 1e-12)
 
 
 def linkage(distances: np.ndarray, method: str) -> float:

@@ -53,9 +53,6 @@ class IndexPoint:
     # track_template_and_length): a hit's similarity divided by it bounds the similarity of the
     # track's template, so most hits' tracks need not be read at all.
     track_length: float | None = None
-    # The face's share of its track's template (catalog.grouping.template_shares): when every
-    # face of a track is among the hits, their similarities give the template's.
-    track_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,6 @@ class IndexHit:
     person_id: int | None
     track_id: int | None = None  # None: a point written before points carried it
     track_length: float | None = None  # None: likewise (IndexPoint.track_length)
-    track_share: float | None = None  # None: likewise (IndexPoint.track_share)
 
 
 class FaceIndex(Protocol):
@@ -128,8 +124,6 @@ def point_payload(point: IndexPoint) -> dict:
         payload["track_id"] = int(point.track_id)
     if point.track_length is not None:
         payload["track_length"] = float(point.track_length)
-    if point.track_share is not None:
-        payload["track_share"] = float(point.track_share)
     return payload
 
 
@@ -164,5 +158,4 @@ def make_hit(point_id, score: float, payload: dict | None) -> IndexHit:
         person_id=payload.get("person_id"),
         track_id=payload.get("track_id"),
         track_length=payload.get("track_length"),
-        track_share=payload.get("track_share"),
     )

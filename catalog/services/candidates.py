@@ -7,8 +7,8 @@ from the database, are candidates when their template is within the grouping thr
 track (the only pairs the grouping measures), and their people are who the database says now (a
 payload may lag behind a curator's change by a moment); so are the people of videos still being
 processed (grouped, maybe not yet indexed). Most hits are strangers: a hit's similarity and its
-track's length and share (in the payload) bound how close that track's template can be, or give
-it, and a track known to be too far or near is not read (tracks_worth_reading). When the index
+track's length (in the payload) bound how close that track's template can be, and a track that
+cannot be within the threshold is not read at all (tracks_worth_reading). When the index
 cannot be trusted (unreachable, or lacking faces of the catalog's finished videos: deleted, half
 rebuilt, another backend) the answer is None and the caller reads the catalog from the
 database instead: slower, never a wrong person.
@@ -17,7 +17,7 @@ database instead: slower, never a wrong person.
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -138,7 +138,7 @@ def candidate_people(
     except FaceIndexError as error:
         logger.warning("the face index cannot be used (%s): grouping reads the catalog", error)
         return None
-    to_read, close = tracks_worth_reading(hits, set(own_face_ids), k, min_similarity, threshold)
+    hit_tracks = tracks_worth_reading(hits, set(own_face_ids), k, min_similarity, threshold)
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
     # indexing, or one whose indexing failed. Their people are all candidates.
     unfinished = set(
@@ -149,7 +149,7 @@ def candidate_people(
         .values_list("person_id", flat=True)
         .distinct()
     )
-    return unfinished | people_of_tracks_within(vectors, to_read, model_name, threshold, close)
+    return unfinished | people_of_tracks_within(vectors, hit_tracks, model_name, threshold)
 
 
 def tracks_worth_reading(
@@ -158,75 +158,56 @@ def tracks_worth_reading(
     k: int,
     min_similarity: float,
     threshold: float,
-) -> tuple[dict[int, int | None], set[int]]:
-    """Which hits' tracks must be read to tell whether their template is within `threshold` of
-    the search's vector (face id -> track; None: not in the payload), and the tracks known to
-    be without reading; hits[i]: the answer to search i (k asked, none under min_similarity),
-    own: the faces being grouped. Tracks left out of both are known to be too far.
+) -> dict[int, int | None]:
+    """Face id -> track (None: not in the payload) of one hit of each track whose template may
+    be within `threshold` of the search's vector; hits[i]: the answer to search i (k asked,
+    none under min_similarity), own: the faces being grouped.
 
-    From each point's track length and share (catalog.grouping.track_template_and_length), a
-    track's template is exactly sum(share x face's similarity) / length close to the vector
-    when every face with a share is among the hits, and otherwise at most its best face's
-    similarity over its length, a face not among the hits being no more similar than the last
-    hit (k answered) or min_similarity (fewer). Every similarity here may be off by the int8
-    scores' error, so only what holds beyond it is decided; the rest is read. A point without
-    a length or share is always read."""
+    The bound (catalog.grouping.track_template_and_length): a track's template is at most its
+    best face's similarity over its length close to the vector. A face of the track not among
+    the hits is no more similar than the last hit (k answered) or min_similarity (fewer), so a
+    track is left out when neither its best hit nor that floor reaches (1 - threshold) x length,
+    less the int8 scores' error. A point without a length is always kept."""
     needed = 1.0 - threshold
-    error = QUANTIZED_SIMILARITY_ERROR
-    read: dict[int, int | None] = {}
-    close: set[int] = set()
+    kept: dict[int, int | None] = {}
     for found in hits:
         floor = found[-1].similarity if len(found) >= k else min_similarity
-        of_track: dict[int, list[IndexHit]] = defaultdict(list)
+        best: dict[int, IndexHit] = {}
         for hit in found:
             if hit.face_id in own:
                 continue
-            if hit.track_id is None or hit.track_length is None or hit.track_share is None:
-                read[hit.face_id] = hit.track_id
-            else:
-                of_track[hit.track_id].append(hit)
-        for track_id, track_hits in of_track.items():
-            length = track_hits[0].track_length
-            best = max(hit.similarity for hit in track_hits)
-            if max(best, floor) + error < needed * length:
-                continue  # too far, whatever its other faces
-            if sum(hit.track_share for hit in track_hits) > 1.0 - 1e-6:  # every face is here
-                similarity = sum(hit.track_share * hit.similarity for hit in track_hits)
-                if similarity - error > needed * length:
-                    close.add(track_id)
-                    continue
-                if similarity + error < needed * length:
-                    continue
-            read[track_hits[0].face_id] = track_id
-    return read, close - set(read.values())
+            if hit.track_id is None or hit.track_length is None:
+                kept[hit.face_id] = hit.track_id
+            elif hit.track_id not in best or hit.similarity > best[hit.track_id].similarity:
+                best[hit.track_id] = hit
+        for track_id, hit in best.items():
+            reachable = max(hit.similarity, floor) + QUANTIZED_SIMILARITY_ERROR
+            if reachable >= needed * hit.track_length:
+                kept[hit.face_id] = track_id
+    return kept
 
 
 def people_of_tracks_within(
-    vectors: np.ndarray,
-    hit_tracks: dict[int, int | None],
-    model_name: str,
-    threshold: float,
-    close_already: Collection[int] = (),
+    vectors: np.ndarray, hit_tracks: dict[int, int | None], model_name: str, threshold: float
 ) -> set[int]:
     """The people (now, in the database) of the tracks of these faces whose template is within
-    `threshold` of one of `vectors`, and of the tracks `close_already` (known to be): the only
-    ones the grouping would compare with them (it measures two groups only when a pair of their
-    tracks is that close). `hit_tracks`: face id -> its track as the index payload says (None:
-    a point written before payloads carried it, looked up here). Reads those tracks' stored
-    templates (catalog_tracks.track_templates), and the people of the close ones only."""
+    `threshold` of one of `vectors`: the only ones the grouping would compare with them (it
+    measures two groups only when a pair of their tracks is that close). `hit_tracks`: face id
+    -> its track as the index payload says (None: a point written before payloads carried it,
+    looked up here). Reads those tracks' stored templates (catalog_tracks.track_templates), and
+    the people of the close ones only."""
     track_ids = {track_id for track_id in hit_tracks.values() if track_id is not None}
     unknown = [face_id for face_id, track_id in hit_tracks.items() if track_id is None]
     if unknown:
         track_ids |= set(Face.objects.filter(id__in=unknown).values_list("track_id", flat=True))
     templates = track_templates(track_ids, model_name)
-    close = set(close_already)
-    if templates:
-        ids = list(templates)
-        distances = cosine_distances(np.asarray(vectors), np.stack([templates[t] for t in ids]))
-        near = (distances < threshold).any(axis=0).tolist()
-        close |= {track_id for track_id, is_near in zip(ids, near, strict=True) if is_near}
-    if not close:
+    if not templates:
         return set()
+    ids = list(templates)
+    distances = cosine_distances(np.asarray(vectors), np.stack([templates[t] for t in ids]))
+    close = [
+        t for t, near in zip(ids, (distances < threshold).any(axis=0).tolist(), strict=True) if near
+    ]
     faces = Face.objects.filter(track_id__in=close).values_list(
         "track_id", "person_id", "embedding_model"
     )  # the model checked here: see catalog_tracks._load_tracks

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Max, Min
 
-from catalog.grouping import TrackSet, template_shares, track_template_and_length
+from catalog.grouping import TrackSet, track_template_and_length
 from catalog.models import Face, Track, TrackRejection
 
 # Tracks read per chunk when reading the whole catalog: ~15,000 faces, a few MB of rows.
@@ -218,37 +218,14 @@ def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
     return computed
 
 
-@dataclass
-class TrackWeights:
-    """What each index point carries of its track: the track's template length (None: no
-    template, no face to make one of) and the face's share of the template."""
-
-    lengths: dict[int, float | None]
-    shares: dict[int, float]
-
-
-def track_weights(track_ids) -> TrackWeights:
-    """The template length of each of these tracks (a track stored before lengths were gets its
-    template and length computed now) and the share of each of their faces that is a face."""
-    track_ids = list(track_ids)
-    lengths = dict(Track.objects.filter(id__in=track_ids).values_list("id", "template_length"))
+def track_lengths(track_ids) -> dict[int, float | None]:
+    """Each of these tracks' template length (None: no template, no face to make one of); a
+    track stored before lengths were gets its template and length computed now."""
+    lengths = dict(
+        Track.objects.filter(id__in=list(track_ids)).values_list("id", "template_length")
+    )
     missing = [track_id for track_id, length in lengths.items() if length is None]
     if missing:
         store_track_templates(missing)
         lengths |= dict(Track.objects.filter(id__in=missing).values_list("id", "template_length"))
-    faces = (
-        Face.objects.filter(track_id__in=track_ids, is_not_face=False)
-        .order_by("track_id", "id")
-        .values_list("track_id", "id", "embedding_model", "quality")
-    )
-    faces_of: dict[int, list] = defaultdict(list)
-    for track_id, face_id, model, quality in faces:
-        faces_of[track_id].append((face_id, model, quality))
-    shares: dict[int, float] = {}
-    for track_faces in faces_of.values():
-        model = track_faces[0][1]  # as store_track_templates decides it
-        same = [(face_id, quality) for face_id, face_model, quality in track_faces
-                if face_model == model]  # fmt: skip
-        face_ids, qualities = zip(*same, strict=True)
-        shares.update(zip(face_ids, template_shares(qualities).tolist(), strict=True))
-    return TrackWeights(lengths, shares)
+    return lengths

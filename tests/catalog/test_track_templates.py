@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from catalog.grouping import track_template
 from catalog.models import Face, Track
 from catalog.services import curation, index_sync
-from catalog.services.catalog_tracks import load_catalog_tracks, track_templates, track_weights
+from catalog.services.catalog_tracks import load_catalog_tracks, track_lengths, track_templates
 from tests.conftest import VIDEOS, empty_catalog
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -50,40 +50,24 @@ def computed_length(track_id: int) -> float | None:
     return float(np.linalg.norm(weights @ vectors) / weights.sum())
 
 
-def computed_shares(track_id: int) -> dict[int, float]:
-    """Each face's share of the template: its quality over the counted faces' total, nothing
-    for a face under half the best one's quality."""
-    rows = dict(
-        Face.objects.filter(track_id=track_id, is_not_face=False).values_list("id", "quality")
-    )
-    best = max(rows.values())
-    counted = {face_id: q if q >= 0.5 * best else 0.0 for face_id, q in rows.items()}
-    return {face_id: q / sum(counted.values()) for face_id, q in counted.items()}
-
-
-def lengths_in_index(track_id: int) -> dict[int, tuple[float | None, float | None]]:
-    """Face id -> the track length and share its index point carries, for the track's faces."""
+def lengths_in_index(track_id: int) -> dict[int, float | None]:
+    """Face id -> the track length its index point carries, for the track's faces."""
     faces = list(Face.objects.filter(track_id=track_id, is_not_face=False))
     index = index_sync.get_face_index("SFace", 128)
     found = {}
     for face in faces:
         hits = index.search(face.vector, limit=50)
-        found |= {h.face_id: (h.track_length, h.track_share) for h in hits if h.face_id == face.id}
+        found |= {hit.face_id: hit.track_length for hit in hits if hit.face_id == face.id}
     return found
 
 
 def assert_index_lengths(track_id: int, length: float) -> None:
-    """Every face of the track that is a face has a point, carrying this length and its share
-    of the template (which, weighting the faces' vectors, give the template)."""
+    """Every face of the track that is a face has a point, carrying this length."""
     in_index = lengths_in_index(track_id)
-    shares = computed_shares(track_id)
-    assert set(in_index) == set(shares)
-    for face_id, (point_length, share) in in_index.items():
-        assert point_length == pytest.approx(length, abs=1e-5)
-        assert share == pytest.approx(shares[face_id], abs=1e-6)
-    vectors = {face.id: face.vector for face in Face.objects.filter(id__in=list(shares))}
-    mean = sum(share * vectors[face_id] for face_id, (_, share) in in_index.items())
-    np.testing.assert_allclose(mean / length, stored(track_id), atol=1e-5)
+    assert set(in_index) == set(
+        Face.objects.filter(track_id=track_id, is_not_face=False).values_list("id", flat=True)
+    )
+    assert all(value == pytest.approx(length, abs=1e-5) for value in in_index.values())
 
 
 def test_ingestion_stores_each_tracks_template_and_grouping_reads_it(slideshows):
@@ -160,7 +144,7 @@ def test_a_track_stored_before_lengths_gets_one_when_indexed(slideshows):
     track_id = Track.objects.values_list("id", flat=True).first()
     expected = computed_length(track_id)
     Track.objects.update(template_length=None)
-    assert track_weights({track_id}).lengths == {track_id: pytest.approx(expected, abs=1e-5)}
+    assert track_lengths({track_id}) == {track_id: pytest.approx(expected, abs=1e-5)}
     assert Track.objects.get(pk=track_id).template_length == pytest.approx(expected, abs=1e-5)
     Track.objects.update(template_length=None)
     call_command("reindex")
