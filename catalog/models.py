@@ -125,7 +125,8 @@ class Track(models.Model):
     # The length of the weighted mean the template is the direction of (catalog.grouping.
     # track_template_and_length), written with it; each index point of the track carries it,
     # so candidates for a new video are narrowed from a face's similarity alone. Null where
-    # the template is (or on a track stored before lengths were: filled when it is indexed).
+    # the template is null or empty, and on a track stored before lengths were (filled when it
+    # is next indexed: catalog_tracks.track_lengths).
     template_length = models.FloatField(null=True, editable=False)
 
     class Meta:

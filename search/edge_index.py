@@ -228,12 +228,9 @@ class EdgeOperations:
             must.append(qe.FieldCondition(key="person_id", match=qe.MatchValue(int(person_id))))
         if exclude_hidden:
             must_not.append(qe.FieldCondition(key="hidden", match=qe.MatchValue(1)))
-        if rescore:
-            quantization = qe.QuantizationSearchParams(
-                rescore=True, oversampling=RESCORE_OVERSAMPLING
-            )
-        else:
-            quantization = qe.QuantizationSearchParams(rescore=False)
+        quantization = qe.QuantizationSearchParams(
+            rescore=rescore, oversampling=RESCORE_OVERSAMPLING if rescore else None
+        )
         return qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(as_vector(vector, self.dimension)),

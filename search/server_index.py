@@ -59,12 +59,9 @@ class ServerFaceIndex:
 
     def _search_params(self, rescore: bool = True):
         m = self._models
-        if rescore:
-            quantization = m.QuantizationSearchParams(
-                rescore=True, oversampling=RESCORE_OVERSAMPLING
-            )
-        else:
-            quantization = m.QuantizationSearchParams(rescore=False)
+        quantization = m.QuantizationSearchParams(
+            rescore=rescore, oversampling=RESCORE_OVERSAMPLING if rescore else None
+        )
         return m.SearchParams(quantization=quantization)
 
     def _match(self, key: str, value):
