@@ -24,6 +24,7 @@ catalog fed video by video never waits for a graph, and searches never wait for 
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import threading
 import time
@@ -55,6 +56,8 @@ OPTIMISE_AFTER_CHANGES = 20_000
 OPTIMISED_SUFFIX = ".optimised"  # a file: nothing written since the folder was last optimised
 ASIDE_SUFFIX = ".optimising"  # the copy being optimised (search/edge_optimiser.py)
 PREVIOUS_SUFFIX = ".previous"  # the folder an optimised copy replaces, while it does
+SHARD_CONFIG_FILE = "edge_config.json"  # Qdrant Edge's own record of a shard's configuration
+IN_MEMORY_PAYLOAD = "in_ram_mmap"  # a segment's payload storage under memory_placement()
 
 
 def lock_path(folder: Path) -> Path:
@@ -109,7 +112,49 @@ def new_shard_config(dimension: int):
             type=qe.ScalarType.Int8, quantile=QUANTIZATION_QUANTILE, always_ram=True
         ),
         wal_enabled=False,
+        **memory_placement(),
     )
+
+
+def memory_placement() -> dict:
+    """Where a loaded shard keeps what every search reads besides the graph and the int8
+    vectors (in memory already): the payload of each hit (its face's track, person and video)
+    and the point id tracker. Qdrant Edge's default leaves the payload in its files, read on
+    demand: at 10^6 faces a new video's 30 candidate searches (64 hits each) then took ~120 ms
+    with the files out of the page cache against ~40 ms without payloads
+    (benchmarks/README.md, "Catalog scale"). "Cached" reads the payload in at load (Qdrant
+    Edge cannot pin a payload; ~140 MB at 10^6 faces), "Pinned" copies the id tracker into the
+    process (~20 MB). The float32 vectors, read only to rescore a search by photo, stay in
+    their files."""
+    import qdrant_edge as qe
+
+    return {"payload_memory": qe.Memory.Cached, "id_tracker_memory": qe.Memory.Pinned}
+
+
+def placement_outdated(folder: Path) -> bool:
+    """Whether a segment of the shard in `folder` keeps its payload in files (made before the
+    memory placement was set): segments take the placement when rebuilt, so its owner
+    optimises it. (The segments' own records are read: loading the shard with the placement
+    rewrites the shard's configuration file at once, before any segment is rebuilt.)"""
+    for record in (folder / "segments").glob("*/segment.json"):
+        try:
+            config = json.loads(record.read_text())["config"]
+        except (OSError, ValueError, KeyError):
+            continue  # a segment being written: the optimiser will look at it anyway
+        if config.get("payload_storage_type", {}).get("type") != IN_MEMORY_PAYLOAD:
+            return True
+    return False
+
+
+def load_shard(folder: Path, dimension: int):
+    """The shard in `folder`, loaded with the memory placement (memory_placement)."""
+    import qdrant_edge as qe
+
+    config = qe.EdgeConfig(
+        vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+        **memory_placement(),
+    )
+    return qe.EdgeShard.load(str(folder), config)
 
 
 def open_shard(folder: Path, dimension: int, create: bool):
@@ -119,7 +164,7 @@ def open_shard(folder: Path, dimension: int, create: bool):
     exists = folder.is_dir() and any(folder.iterdir())
     try:
         if exists:
-            return qe.EdgeShard.load(str(folder))
+            return load_shard(folder, dimension)
         if not create:
             return None
         shard = qe.EdgeShard.create(str(folder), new_shard_config(dimension))

@@ -35,7 +35,9 @@ from search.edge_index import (
     OPTIMISE_AFTER_CHANGES,
     PREVIOUS_SUFFIX,
     EdgeOperations,
+    load_shard,
     open_shard,
+    placement_outdated,
     sibling,
     take_folder_lock,
 )
@@ -50,14 +52,12 @@ JOURNAL_LIMIT = 200_000
 RETRY_AFTER_FAILURE_S = 600.0
 
 
-def optimise_folder(folder: str) -> None:
+def optimise_folder(folder: str, dimension: int) -> None:
     """The child process: load the copy, optimise it, flush, close. Exits NOTHING_TO_DO_EXIT
     when the optimisers found nothing to do."""
-    import qdrant_edge as qe
-
     with contextlib.suppress(OSError):
         os.nice(10)  # the owner, the web server and the workers come first
-    shard = qe.EdgeShard.load(folder)
+    shard = load_shard(Path(folder), dimension)
     changed = shard.optimize()
     shard.flush()
     shard.close()
@@ -65,10 +65,10 @@ def optimise_folder(folder: str) -> None:
         raise SystemExit(NOTHING_TO_DO_EXIT)
 
 
-def start_optimising_copy(copy: Path) -> multiprocessing.process.BaseProcess:
+def start_optimising_copy(copy: Path, dimension: int) -> multiprocessing.process.BaseProcess:
     """The child that optimises `copy` (spawned: the owner's threads and shard stay its own)."""
     process = multiprocessing.get_context("spawn").Process(
-        target=optimise_folder, args=(str(copy),), name="index-optimiser", daemon=True
+        target=optimise_folder, args=(str(copy), dimension), name="index-optimiser", daemon=True
     )
     process.start()
     return process
@@ -99,8 +99,10 @@ class OwnedEdgeIndex(EdgeOperations):
         self._journal_changes = 0
         self._retry_at = 0.0  # after a failed optimisation, not before this (monotonic)
         # Written since the last optimisation: unknown when the folder says nothing (written
-        # without an owner, or never optimised), so it is looked at once.
-        self._changes = 0 if self._optimised_marker().exists() else OPTIMISE_AFTER_CHANGES
+        # without an owner, or never optimised), so it is looked at once; so is a shard made
+        # before its memory placement was set, which its segments take when optimised.
+        looked_at = self._optimised_marker().exists() and not placement_outdated(self.folder)
+        self._changes = 0 if looked_at else OPTIMISE_AFTER_CHANGES
 
     @contextmanager
     def session(self, create: bool = False) -> Iterator:
@@ -144,7 +146,7 @@ class OwnedEdgeIndex(EdgeOperations):
                 shutil.rmtree(copy, ignore_errors=True)
                 shutil.copytree(self.folder, copy)
                 changes_copied, self._journal, self._journal_changes = self._changes, [], 0
-                self._child = start_optimising_copy(copy)
+                self._child = start_optimising_copy(copy, self.dimension)
             started = time.monotonic()
             self._child.join()
             try:
@@ -169,9 +171,7 @@ class OwnedEdgeIndex(EdgeOperations):
                 shutil.rmtree(copy, ignore_errors=True)
 
     def _swap_in(self, copy: Path) -> None:
-        import qdrant_edge as qe
-
-        fresh = qe.EdgeShard.load(str(copy))
+        fresh = load_shard(copy, self.dimension)
         journal, replayed = self._journal, 0  # a list _write appends to (or drops: given up)
 
         def replay() -> None:

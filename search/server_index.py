@@ -46,6 +46,9 @@ class ServerFaceIndex:
                             always_ram=True,
                         )
                     ),
+                    # Every search reads its hits' payloads: kept in memory, as on Edge
+                    # (search.edge_index.memory_placement).
+                    on_disk_payload=False,
                 )
                 for field, schema in (
                     ("video_id", models.PayloadSchemaType.INTEGER),

@@ -2,6 +2,7 @@
 during and after it, and writes made while it is built are kept. Real SFace embeddings of every
 face in the shared photos; exact nearest neighbours computed here to compare with."""
 
+import json
 import threading
 
 import numpy as np
@@ -19,9 +20,9 @@ pytestmark = pytest.mark.slow
 DIMENSION = 128
 
 
-def tiny_thresholds_config(dimension: int):
+def tiny_thresholds_config(dimension: int, placement: bool = True):
     """The product's shard, with graphs built and used from the first kilobyte, so a few hundred
-    faces get one."""
+    faces get one (placement=False: as made before its memory placement was set)."""
     return qe.EdgeConfig(
         vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=1),
@@ -30,6 +31,7 @@ def tiny_thresholds_config(dimension: int):
         ),
         optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
         wal_enabled=False,
+        **(edge_index.memory_placement() if placement else {}),
     )
 
 
@@ -107,8 +109,8 @@ def test_writes_and_searches_while_the_graph_is_built_are_kept(real_faces, owned
 
     start_child = edge_optimiser.start_optimising_copy
 
-    def start_child_then_write(copy):
-        child = start_child(copy)
+    def start_child_then_write(copy, dimension):
+        child = start_child(copy, dimension)
         writer = threading.Thread(target=write_and_search)
         writer.start()
 
@@ -136,3 +138,63 @@ def test_writes_and_searches_while_the_graph_is_built_are_kept(real_faces, owned
         later.tolist()
     )
     assert indexed_vectors(owned) >= first  # the copy's graph, with the later writes replayed
+
+
+def payload_storage_types(folder) -> set[str]:
+    segments = (folder / "segments").glob("*/segment.json")
+    return {json.loads(s.read_text())["config"]["payload_storage_type"]["type"] for s in segments}
+
+
+def test_a_shard_keeps_payloads_and_ids_in_memory_and_an_older_one_takes_that_when_optimised(
+    real_faces, tmp_path
+):
+    """Every search reads its hits' payloads: in a shard made before the placement they stay
+    in files, read on demand (slow once out of the page cache). Its owner optimises it once,
+    and the rebuilt segments hold them in memory; the points are the same."""
+    ids, vectors, videos = real_faces
+    folder = tmp_path / "faces"
+    shard = qe.EdgeShard.create(str(folder), tiny_thresholds_config(DIMENSION, placement=False))
+    for batch in range(0, len(ids), 100):
+        chunk = slice(batch, batch + 100)
+        shard.update(
+            qe.UpdateOperation.upsert_points(
+                [
+                    qe.Point(int(i), v.tolist(), {"video_id": video, "hidden": 0})
+                    for i, v, video in zip(ids[chunk], vectors[chunk], videos[chunk], strict=True)
+                ]
+            )
+        )
+    assert shard.optimize()  # the graph built: nothing else to do but the placement
+    shard.flush()
+    shard.close()
+    edge_index.sibling(folder, edge_index.OPTIMISED_SUFFIX).touch()
+    edge_index.load_shard(folder, DIMENSION).close()  # a command read it first (no owner yet)
+    assert edge_index.placement_outdated(folder)
+    assert payload_storage_types(folder) == {"mmap"}
+
+    owned = OwnedEdgeIndex(folder, DIMENSION)
+    try:
+        assert not owned.status().optimised  # due, though marked optimised
+        assert owned.wants_optimising()
+        owned.optimize()
+        assert owned.status().optimised
+        assert not edge_index.placement_outdated(folder)
+        assert payload_storage_types(folder) == {edge_index.IN_MEMORY_PAYLOAD}
+        assert owned.face_ids() == set(ids.tolist())
+        assert [found(owned, v) for v in vectors[::7]] == [
+            exact_nearest(ids, vectors, v) for v in vectors[::7]
+        ]
+    finally:
+        owned.close()
+
+
+def test_a_new_shard_is_made_with_its_memory_placement(real_faces, tmp_path):
+    ids, vectors, videos = real_faces
+    index = OwnedEdgeIndex(tmp_path / "faces", DIMENSION)
+    try:
+        index.upsert(points(ids[:50], vectors[:50], videos[:50]))
+        assert not edge_index.placement_outdated(tmp_path / "faces")
+        config = json.loads((tmp_path / "faces" / edge_index.SHARD_CONFIG_FILE).read_text())
+        assert (config["payload_memory"], config["id_tracker_memory"]) == ("cached", "pinned")
+    finally:
+        index.close()
