@@ -13,7 +13,8 @@ run` starts it) holds the index. Then, each step in a process of its own (its pe
 step's):
 - `reindex`: the index rebuilt from the database (what `manage.py reindex` runs: the points
   written, the search graph left to the owner), then the wait until the owner has built it, and
-  index queries before and after (the next steps run on the built graph, as before);
+  index queries before and after, and recall@10 against the exact nearest faces (the next
+  steps run on the built graph, as before);
 - adding a video: the catalog's files dropped from the page cache first (at every size: as
   the kernel does with files left alone a while, and as a 10^6 catalog made minutes earlier
   already is; what the index owner keeps mapped stays), then `--videos` new videos of 30
@@ -237,6 +238,36 @@ def index_query_ms(index, count: int = 100) -> tuple[float, float]:
     return round(float(np.percentile(times, 50)), 2), round(float(np.percentile(times, 95)), 2)
 
 
+def index_recall_at_10(index, count: int = 100) -> float:
+    """recall@10 of the index's search (rescored, as search by photo asks) against the exact
+    nearest faces over every face of the catalog; each query is near the centre of an identity
+    the catalog holds, as a new track of a known person is."""
+    from catalog.models import Face, Person
+
+    ids, vectors, people = [], [], []
+    for face_id, embedding, person_id in Face.objects.values_list(
+        "id", "embedding", "person_id"
+    ).iterator(chunk_size=20_000):
+        ids.append(face_id)
+        vectors.append(np.frombuffer(embedding, dtype=np.float32))
+        people.append(person_id)
+    ids, vectors = np.asarray(ids), unit_rows(np.stack(vectors))
+    identity_of = {
+        p: i for i, p in enumerate(Person.objects.order_by("id").values_list("id", flat=True))
+    }
+    centres = identity_centres(len(identity_of))
+    rng, recalls = np.random.default_rng(4), []
+    for _ in range(count):
+        person = people[int(rng.integers(len(people)))]
+        query = unit_rows(
+            centres[identity_of[person]] + FACE_NOISE * rng.normal(size=(1, DIMENSION))
+        )
+        exact = set(ids[np.argsort(-(vectors @ query[0]))[:10]].tolist())
+        found = {hit.face_id for hit in index.search(query[0], limit=10)}
+        recalls.append(len(exact & found) / 10)
+    return round(float(np.mean(recalls)), 4)
+
+
 def step_reindex() -> dict:
     """`reindex` (it writes the points; the owner builds the search graph when idle), then how
     long the owner took to build it and what an index query costs before and after."""
@@ -257,6 +288,7 @@ def step_reindex() -> dict:
     result["graph_built"] = index.status().optimised
     p50, p95 = index_query_ms(index)
     result |= {"index_query_after_graph_p50_ms": p50, "index_query_after_graph_p95_ms": p95}
+    result["index_recall_at_10"] = index_recall_at_10(index)
     return result
 
 
