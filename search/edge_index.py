@@ -56,7 +56,6 @@ OPTIMISE_AFTER_CHANGES = 20_000
 OPTIMISED_SUFFIX = ".optimised"  # a file: nothing written since the folder was last optimised
 ASIDE_SUFFIX = ".optimising"  # the copy being optimised (search/edge_optimiser.py)
 PREVIOUS_SUFFIX = ".previous"  # the folder an optimised copy replaces, while it does
-SHARD_CONFIG_FILE = "edge_config.json"  # Qdrant Edge's own record of a shard's configuration
 IN_MEMORY_PAYLOAD = "in_ram_mmap"  # a segment's payload storage under memory_placement()
 
 

@@ -194,7 +194,7 @@ def test_a_new_shard_is_made_with_its_memory_placement(real_faces, tmp_path):
     try:
         index.upsert(points(ids[:50], vectors[:50], videos[:50]))
         assert not edge_index.placement_outdated(tmp_path / "faces")
-        config = json.loads((tmp_path / "faces" / edge_index.SHARD_CONFIG_FILE).read_text())
+        config = json.loads((tmp_path / "faces" / "edge_config.json").read_text())
         assert (config["payload_memory"], config["id_tracker_memory"]) == ("cached", "pinned")
     finally:
         index.close()
