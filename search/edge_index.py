@@ -106,13 +106,21 @@ def new_shard_config(dimension: int):
     import qdrant_edge as qe
 
     return qe.EdgeConfig(
-        vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+        vectors=vector_params(dimension),
         quantization_config=qe.ScalarQuantizationConfig(
             type=qe.ScalarType.Int8, quantile=QUANTIZATION_QUANTILE, always_ram=True
         ),
         wal_enabled=False,
         **memory_placement(),
     )
+
+
+def vector_params(dimension: int):
+    """The shard's vectors: made with these, and loaded with them (Qdrant Edge checks that a
+    shard loaded agrees)."""
+    import qdrant_edge as qe
+
+    return qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)
 
 
 def memory_placement() -> dict:
@@ -149,10 +157,7 @@ def load_shard(folder: Path, dimension: int):
     """The shard in `folder`, loaded with the memory placement (memory_placement)."""
     import qdrant_edge as qe
 
-    config = qe.EdgeConfig(
-        vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
-        **memory_placement(),
-    )
+    config = qe.EdgeConfig(vectors=vector_params(dimension), **memory_placement())
     return qe.EdgeShard.load(str(folder), config)
 
 
