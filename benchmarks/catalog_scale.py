@@ -46,7 +46,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from cpu_info import cpu_model_and_flags
+from cpu_info import cpu_model_and_flags, instruction_set
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results" / "catalog_scale.json"
@@ -72,11 +72,21 @@ TARGETS = {
 
 def machine() -> dict:
     model, flags = cpu_model_and_flags()
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma", "f16c")
+    wanted = (
+        "avx2",
+        "avx512f",
+        "avx512_vnni",
+        "avx512_bf16",
+        "amx_bf16",
+        "amx_tile",
+        "fma",
+        "f16c",
+    )
     return {
         "cpu": model,
         "cores": os.cpu_count(),
         "flags": sorted(flags & set(wanted)),
+        "instruction_set": instruction_set(),
         "platform": platform.platform(),
     }
 

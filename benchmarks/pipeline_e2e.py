@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cpu_info import cpu_model_and_flags
+from cpu_info import cpu_model_and_flags, instruction_set
 
 REPO = Path(__file__).resolve().parent.parent
 PIXELS_720P = 1280 * 720
@@ -47,6 +47,7 @@ def cpu() -> dict:
         "model": model or "unknown",
         "cores": os.cpu_count(),
         "flags": {flag: flag in present for flag in CPU_FLAGS},
+        "instruction_set": instruction_set(),
         "settings": {name: os.environ.get(name, "") for name in PATH_SETTINGS},
     }
 
