@@ -33,6 +33,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from search.index import (
+    FULL_SCAN_BELOW_KB,
+    GRAPH_BUILD_BREADTH,
+    GRAPH_LINKS,
     QUANTIZATION_QUANTILE,
     RESCORE_OVERSAMPLING,
     UPSERT_BATCH,
@@ -57,6 +60,7 @@ OPTIMISED_SUFFIX = ".optimised"  # a file: nothing written since the folder was 
 ASIDE_SUFFIX = ".optimising"  # the copy being optimised (search/edge_optimiser.py)
 PREVIOUS_SUFFIX = ".previous"  # the folder an optimised copy replaces, while it does
 IN_MEMORY_PAYLOAD = "in_ram_mmap"  # a segment's payload storage under memory_placement()
+SHARD_CONFIG_FILE = "edge_config.json"  # Qdrant Edge's record of a shard's configuration
 
 
 def lock_path(folder: Path) -> Path:
@@ -107,6 +111,7 @@ def new_shard_config(dimension: int):
 
     return qe.EdgeConfig(
         vectors=vector_params(dimension),
+        hnsw_config=graph_config(),
         quantization_config=qe.ScalarQuantizationConfig(
             type=qe.ScalarType.Int8, quantile=QUANTIZATION_QUANTILE, always_ram=True
         ),
@@ -121,6 +126,20 @@ def vector_params(dimension: int):
     import qdrant_edge as qe
 
     return qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)
+
+
+def graph_config(saved: dict | None = None):
+    """The search graph's settings: GRAPH_LINKS links a point, the rest as `saved` (a shard's
+    recorded hnsw_config) has them, else the defaults. Loading a shard with more links than its
+    graph has makes Qdrant Edge rebuild the graph at its next optimisation."""
+    import qdrant_edge as qe
+
+    saved = saved or {}
+    return qe.HnswIndexConfig(
+        m=GRAPH_LINKS,
+        ef_construct=saved.get("ef_construct", GRAPH_BUILD_BREADTH),
+        full_scan_threshold=saved.get("full_scan_threshold", FULL_SCAN_BELOW_KB),
+    )
 
 
 def memory_placement() -> dict:
@@ -138,11 +157,12 @@ def memory_placement() -> dict:
     return {"payload_memory": qe.Memory.Cached, "id_tracker_memory": qe.Memory.Pinned}
 
 
-def placement_outdated(folder: Path) -> bool:
+def layout_outdated(folder: Path) -> bool:
     """Whether a segment of the shard in `folder` keeps its payload in files (made before the
-    memory placement was set): segments take the placement when rebuilt, so its owner
-    optimises it. (The segments' own records are read: loading the shard with the placement
-    rewrites the shard's configuration file at once, before any segment is rebuilt.)"""
+    memory placement was set) or has a graph with fewer links than GRAPH_LINKS (made before
+    that was raised): segments take both when rebuilt, so its owner optimises it. (The
+    segments' own records are read: loading the shard rewrites the shard's configuration file
+    at once, before any segment is rebuilt.)"""
     for record in (folder / "segments").glob("*/segment.json"):
         try:
             config = json.loads(record.read_text())["config"]
@@ -150,14 +170,25 @@ def placement_outdated(folder: Path) -> bool:
             continue  # a segment being written: the optimiser will look at it anyway
         if config.get("payload_storage_type", {}).get("type") != IN_MEMORY_PAYLOAD:
             return True
+        for vectors in config.get("vector_data", {}).values():
+            graph = vectors.get("index", {})
+            if graph.get("type") == "hnsw" and graph["options"].get("m") != GRAPH_LINKS:
+                return True
     return False
 
 
 def load_shard(folder: Path, dimension: int):
-    """The shard in `folder`, loaded with the memory placement (memory_placement)."""
+    """The shard in `folder`, loaded with the memory placement (memory_placement) and the
+    graph's links (graph_config)."""
     import qdrant_edge as qe
 
-    config = qe.EdgeConfig(vectors=vector_params(dimension), **memory_placement())
+    try:
+        saved = json.loads((folder / SHARD_CONFIG_FILE).read_text()).get("hnsw_config")
+    except (OSError, ValueError):
+        saved = None  # Qdrant Edge says what is wrong with the folder when it loads it
+    config = qe.EdgeConfig(
+        vectors=vector_params(dimension), hnsw_config=graph_config(saved), **memory_placement()
+    )
     return qe.EdgeShard.load(str(folder), config)
 
 

@@ -35,9 +35,9 @@ from search.edge_index import (
     OPTIMISE_AFTER_CHANGES,
     PREVIOUS_SUFFIX,
     EdgeOperations,
+    layout_outdated,
     load_shard,
     open_shard,
-    placement_outdated,
     sibling,
     take_folder_lock,
 )
@@ -100,8 +100,9 @@ class OwnedEdgeIndex(EdgeOperations):
         self._retry_at = 0.0  # after a failed optimisation, not before this (monotonic)
         # Written since the last optimisation: unknown when the folder says nothing (written
         # without an owner, or never optimised), so it is looked at once; so is a shard made
-        # before its memory placement was set, which its segments take when optimised.
-        looked_at = self._optimised_marker().exists() and not placement_outdated(self.folder)
+        # before its memory placement or graph links were set, which its segments take when
+        # optimised.
+        looked_at = self._optimised_marker().exists() and not layout_outdated(self.folder)
         self._changes = 0 if looked_at else OPTIMISE_AFTER_CHANGES
 
     @contextmanager

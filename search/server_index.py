@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from search.index import (
+    GRAPH_LINKS,
     QUANTIZATION_QUANTILE,
     RESCORE_OVERSAMPLING,
     UPSERT_BATCH,
@@ -33,7 +34,9 @@ class ServerFaceIndex:
                 self._client = QdrantClient(location=":memory:")
             else:
                 self._client = QdrantClient(url=url, api_key=api_key, timeout=30)
-            if not self._client.collection_exists(collection):
+            if self._client.collection_exists(collection):
+                self._update_layout()
+            else:
                 self._client.create_collection(
                     collection,
                     vectors_config=models.VectorParams(
@@ -49,6 +52,7 @@ class ServerFaceIndex:
                     # Every search reads its hits' payloads: kept in memory, as on Edge
                     # (search.edge_index.memory_placement).
                     on_disk_payload=False,
+                    hnsw_config=models.HnswConfigDiff(m=GRAPH_LINKS),
                 )
                 for field, schema in (
                     ("video_id", models.PayloadSchemaType.INTEGER),
@@ -59,6 +63,20 @@ class ServerFaceIndex:
                     self._client.create_payload_index(collection, field, schema)
         except Exception as error:
             raise FaceIndexError(f"the Qdrant server at {url} cannot be used: {error}") from error
+
+    def _update_layout(self) -> None:
+        """A collection made before its payloads were kept in memory or its graph had
+        GRAPH_LINKS links a point is changed to that; the server rebuilds it in the background
+        and serves searches meanwhile. (qdrant-client's local mode has no graph and ignores
+        this.)"""
+        m = self._models
+        config = self._client.get_collection(self.collection).config
+        if config.params.on_disk_payload or (config.hnsw_config.m or 0) < GRAPH_LINKS:
+            self._client.update_collection(
+                self.collection,
+                collection_params=m.CollectionParamsDiff(on_disk_payload=False),
+                hnsw_config=m.HnswConfigDiff(m=GRAPH_LINKS),
+            )
 
     def _search_params(self, rescore: bool = True):
         m = self._models

@@ -11,7 +11,7 @@ import qdrant_edge as qe
 
 from search import edge_index, edge_optimiser
 from search.edge_optimiser import OwnedEdgeIndex
-from search.index import QUANTIZATION_QUANTILE, IndexPoint
+from search.index import GRAPH_LINKS, QUANTIZATION_QUANTILE, IndexPoint
 from search.services.photo_search import embed_photo_face, faces_in_photo, read_photo
 from tests.conftest import PEOPLE, SHARED_DATA
 
@@ -20,18 +20,19 @@ pytestmark = pytest.mark.slow
 DIMENSION = 128
 
 
-def tiny_thresholds_config(dimension: int, placement: bool = True):
+def tiny_thresholds_config(dimension: int, outdated: bool = False):
     """The product's shard, with graphs built and used from the first kilobyte, so a few hundred
-    faces get one (placement=False: as made before its memory placement was set)."""
+    faces get one (outdated: as made before its memory placement and graph links were set)."""
+    links = 16 if outdated else GRAPH_LINKS
     return qe.EdgeConfig(
         vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
-        hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=1),
+        hnsw_config=qe.HnswIndexConfig(m=links, ef_construct=100, full_scan_threshold=1),
         quantization_config=qe.ScalarQuantizationConfig(  # as the product's shards have
             type=qe.ScalarType.Int8, quantile=QUANTIZATION_QUANTILE, always_ram=True
         ),
         optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1),
         wal_enabled=False,
-        **(edge_index.memory_placement() if placement else {}),
+        **({} if outdated else edge_index.memory_placement()),
     )
 
 
@@ -140,20 +141,31 @@ def test_writes_and_searches_while_the_graph_is_built_are_kept(real_faces, owned
     assert indexed_vectors(owned) >= first  # the copy's graph, with the later writes replayed
 
 
-def payload_storage_types(folder) -> set[str]:
+def segment_configs(folder) -> list[dict]:
     segments = (folder / "segments").glob("*/segment.json")
-    return {json.loads(s.read_text())["config"]["payload_storage_type"]["type"] for s in segments}
+    return [json.loads(s.read_text())["config"] for s in segments]
 
 
-def test_a_shard_keeps_payloads_and_ids_in_memory_and_an_older_one_takes_that_when_optimised(
+def payload_storage_types(folder) -> set[str]:
+    return {config["payload_storage_type"]["type"] for config in segment_configs(folder)}
+
+
+def graph_links(folder) -> set[int]:
+    """The links a point of each segment's graph (segments without a graph left out)."""
+    graphs = [config["vector_data"][""]["index"] for config in segment_configs(folder)]
+    return {graph["options"]["m"] for graph in graphs if graph["type"] == "hnsw"}
+
+
+def test_an_older_shard_takes_the_memory_placement_and_the_graph_links_when_optimised(
     real_faces, tmp_path
 ):
     """Every search reads its hits' payloads: in a shard made before the placement they stay
-    in files, read on demand (slow once out of the page cache). Its owner optimises it once,
-    and the rebuilt segments hold them in memory; the points are the same."""
+    in files, read on demand (slow once out of the page cache); its graph has 16 links a point,
+    which lose neighbours at scale. Its owner optimises it once, and the rebuilt segments hold
+    the payloads in memory and a graph of GRAPH_LINKS; the points are the same."""
     ids, vectors, videos = real_faces
     folder = tmp_path / "faces"
-    shard = qe.EdgeShard.create(str(folder), tiny_thresholds_config(DIMENSION, placement=False))
+    shard = qe.EdgeShard.create(str(folder), tiny_thresholds_config(DIMENSION, outdated=True))
     for batch in range(0, len(ids), 100):
         chunk = slice(batch, batch + 100)
         shard.update(
@@ -169,8 +181,9 @@ def test_a_shard_keeps_payloads_and_ids_in_memory_and_an_older_one_takes_that_wh
     shard.close()
     edge_index.sibling(folder, edge_index.OPTIMISED_SUFFIX).touch()
     edge_index.load_shard(folder, DIMENSION).close()  # a command read it first (no owner yet)
-    assert edge_index.placement_outdated(folder)
+    assert edge_index.layout_outdated(folder)
     assert payload_storage_types(folder) == {"mmap"}
+    assert graph_links(folder) == {16}
 
     owned = OwnedEdgeIndex(folder, DIMENSION)
     try:
@@ -178,8 +191,9 @@ def test_a_shard_keeps_payloads_and_ids_in_memory_and_an_older_one_takes_that_wh
         assert owned.wants_optimising()
         owned.optimize()
         assert owned.status().optimised
-        assert not edge_index.placement_outdated(folder)
+        assert not edge_index.layout_outdated(folder)
         assert payload_storage_types(folder) == {edge_index.IN_MEMORY_PAYLOAD}
+        assert graph_links(folder) == {GRAPH_LINKS}
         assert owned.face_ids() == set(ids.tolist())
         assert [found(owned, v) for v in vectors[::7]] == [
             exact_nearest(ids, vectors, v) for v in vectors[::7]
@@ -188,13 +202,14 @@ def test_a_shard_keeps_payloads_and_ids_in_memory_and_an_older_one_takes_that_wh
         owned.close()
 
 
-def test_a_new_shard_is_made_with_its_memory_placement(real_faces, tmp_path):
+def test_a_new_shard_is_made_with_its_memory_placement_and_graph_links(real_faces, tmp_path):
     ids, vectors, videos = real_faces
     index = OwnedEdgeIndex(tmp_path / "faces", DIMENSION)
     try:
         index.upsert(points(ids[:50], vectors[:50], videos[:50]))
-        assert not edge_index.placement_outdated(tmp_path / "faces")
-        config = json.loads((tmp_path / "faces" / "edge_config.json").read_text())
+        assert not edge_index.layout_outdated(tmp_path / "faces")
+        config = json.loads((tmp_path / "faces" / edge_index.SHARD_CONFIG_FILE).read_text())
         assert (config["payload_memory"], config["id_tracker_memory"]) == ("cached", "pinned")
+        assert config["hnsw_config"]["m"] == GRAPH_LINKS
     finally:
         index.close()
