@@ -248,10 +248,13 @@ def index_query_ms(index, count: int = 100) -> tuple[float, float]:
     return round(float(np.percentile(times, 50)), 2), round(float(np.percentile(times, 95)), 2)
 
 
-def index_recall_at_10(index, count: int = 100) -> float:
+def index_recall_at_10(index, count: int = 100) -> dict:
     """recall@10 of the index's search (rescored, as search by photo asks) against the exact
     nearest faces over every face of the catalog; each query is near the centre of an identity
-    the catalog holds, as a new track of a known person is."""
+    the catalog holds, as a new track of a known person is. Also what the product needs of it:
+    the share of the exact 10 nearest that are the queried person's own faces that it finds
+    (the rest are other people's, by chance about as near: with random identities in 128
+    dimensions, at cosine ~0.4, beyond any match)."""
     from catalog.models import Face, Person
 
     ids, vectors, people = [], [], []
@@ -261,21 +264,27 @@ def index_recall_at_10(index, count: int = 100) -> float:
         ids.append(face_id)
         vectors.append(np.frombuffer(embedding, dtype=np.float32))
         people.append(person_id)
-    ids, vectors = np.asarray(ids), unit_rows(np.stack(vectors))
+    ids, vectors, people = np.asarray(ids), unit_rows(np.stack(vectors)), np.asarray(people)
     identity_of = {
         p: i for i, p in enumerate(Person.objects.order_by("id").values_list("id", flat=True))
     }
     centres = identity_centres(len(identity_of))
-    rng, recalls = np.random.default_rng(4), []
+    rng, recalls, own_found, own_exact = np.random.default_rng(4), [], 0, 0
     for _ in range(count):
         person = people[int(rng.integers(len(people)))]
         query = unit_rows(
             centres[identity_of[person]] + FACE_NOISE * rng.normal(size=(1, DIMENSION))
         )
-        exact = set(ids[np.argsort(-(vectors @ query[0]))[:10]].tolist())
+        nearest = np.argsort(-(vectors @ query[0]))[:10]
         found = {hit.face_id for hit in index.search(query[0], limit=10)}
-        recalls.append(len(exact & found) / 10)
-    return round(float(np.mean(recalls)), 4)
+        recalls.append(len(set(ids[nearest].tolist()) & found) / 10)
+        own = ids[nearest][people[nearest] == person].tolist()
+        own_exact += len(own)
+        own_found += len(found.intersection(own))
+    return {
+        "index_recall_at_10": round(float(np.mean(recalls)), 4),
+        "index_recall_at_10_own_faces": round(own_found / max(own_exact, 1), 4),
+    }
 
 
 def step_reindex() -> dict:
@@ -298,7 +307,7 @@ def step_reindex() -> dict:
     result["graph_built"] = index.status().optimised
     p50, p95 = index_query_ms(index)
     result |= {"index_query_after_graph_p50_ms": p50, "index_query_after_graph_p95_ms": p95}
-    result["index_recall_at_10"] = index_recall_at_10(index)
+    result |= index_recall_at_10(index)
     return result
 
 
