@@ -31,7 +31,8 @@ LONG_TARGET_S = 100.0
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "amx_int8")
 # Settings that change which path the models take, recorded with every result: the embedding
 # precision, and oneDNN's instruction-set cap (ONEDNN_MAX_CPU_ISA=AVX2 makes OpenVINO run SFace
-# as on a CPU with AVX2 only; YuNet in onnxruntime and decoding are not capped by it).
+# as on a CPU with AVX2 only; YuNet and decoding are not capped by it). The whole of both sides
+# takes the AVX2-only path under cpu_info's preloaded library ("instruction_set").
 PATH_SETTINGS = ("FACE_EMBEDDING_PRECISION", "ONEDNN_MAX_CPU_ISA")
 STAGE_LINE = re.compile(r"^(?P<name>\S+): (?P<stage>[a-z ]+) \(\d+%, (?P<at>[\d.]+) s\)$", re.M)
 RESULT_LINE = re.compile(
