@@ -130,7 +130,7 @@ def vector_params(dimension: int):
 
 def graph_config(saved: dict | None = None):
     """The search graph's settings: GRAPH_LINKS links a point, the rest as `saved` (a shard's
-    recorded hnsw_config) has them, else the defaults. Loading a shard with more links than its
+    recorded hnsw_config) has them, else the defaults. Loading a shard with other links than its
     graph has makes Qdrant Edge rebuild the graph at its next optimisation."""
     import qdrant_edge as qe
 
@@ -159,8 +159,8 @@ def memory_placement() -> dict:
 
 def layout_outdated(folder: Path) -> bool:
     """Whether a segment of the shard in `folder` keeps its payload in files (made before the
-    memory placement was set) or has a graph with fewer links than GRAPH_LINKS (made before
-    that was raised): segments take both when rebuilt, so its owner optimises it. (The
+    memory placement was set) or a graph with other than GRAPH_LINKS links a point (made
+    before that was raised): segments take both when rebuilt, so its owner optimises it. (The
     segments' own records are read: loading the shard rewrites the shard's configuration file
     at once, before any segment is rebuilt.)"""
     for record in (folder / "segments").glob("*/segment.json"):

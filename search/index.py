@@ -33,11 +33,11 @@ UPSERT_BATCH = 512
 # recall@10 1.0 at 10^5 and 3x10^5 against exact neighbours.
 QUANTIZATION_QUANTILE = 0.99
 RESCORE_OVERSAMPLING = 2.0
-# Links per point in the graph (HNSW `m`; Qdrant's default is 16). Face vectors have a high
-# intrinsic dimension, where a sparser graph loses neighbours: at 10^6 synthetic faces a
-# search found 98.5 % of the faces of the searched person among the exact 10 nearest with 16,
-# 99.6 % with 32, for ~0.5 ms more a search and ~8 % more time to build (benchmarks/README.md,
-# "Catalog scale"). Qdrant builds the graph at most 2x this per point on its lowest layer.
+# Links per point in the graph (HNSW `m`; Qdrant's default is 16). At 10^6 synthetic faces
+# (identities as random directions in 128 dimensions, the hardest case for a graph) a search
+# found 98.5 % of the searched person's own faces among the exact 10 nearest with 16 and
+# 99.6 % with 32, for 0.4-1 ms more a search and ~8 % more time to build (benchmarks/README.md,
+# "Catalog scale"). The graph's lowest layer has up to 2x this many links a point.
 GRAPH_LINKS = 32
 GRAPH_BUILD_BREADTH = 100  # ef_construct, Qdrant's default
 FULL_SCAN_BELOW_KB = 10_000  # segments this small are searched exactly, as Qdrant's default

@@ -71,7 +71,7 @@ class ServerFaceIndex:
         this.)"""
         m = self._models
         config = self._client.get_collection(self.collection).config
-        if config.params.on_disk_payload or (config.hnsw_config.m or 0) < GRAPH_LINKS:
+        if config.params.on_disk_payload or config.hnsw_config.m != GRAPH_LINKS:
             self._client.update_collection(
                 self.collection,
                 collection_params=m.CollectionParamsDiff(on_disk_payload=False),

@@ -273,6 +273,20 @@ def test_an_edge_folder_that_is_not_an_index_raises_face_index_error(index_root)
         index.count()
 
 
+def test_a_server_collection_made_before_is_brought_to_the_layout_and_keeps_its_points():
+    """Opening a collection that exists asks the server for in-memory payloads and the graph's
+    links (a real server rebuilds in the background; qdrant-client's local mode, which has no
+    graph, accepts the request and changes nothing); the points and searches stay."""
+    index = ServerFaceIndex(":memory:", "faces", DIMENSION)
+    try:
+        index.upsert(points(5))
+        index._update_layout()
+        assert index.count() == 5
+        assert index.search(unit(3), limit=1)[0].face_id == 3
+    finally:
+        index.close()
+
+
 def test_an_unreachable_server_raises_face_index_error():
     with pytest.raises(FaceIndexError, match="cannot be used"):
         # Port 9 (discard) refuses at once on a machine that runs nothing there.
