@@ -1,0 +1,55 @@
+"""The benchmarks' stand-in for an AVX2-only CPU (benchmarks/avx2_only.c): a process it is
+preloaded into, and that process's children, see no AVX-512 and no VNNI, and still run (NumPy
+and OpenVINO choose their kernels from what they see). Only where the kernel can fault CPUID
+and a C compiler is there."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CPU_INFO = REPO / "benchmarks" / "cpu_info.py"
+SEEN = """
+import subprocess, sys
+from numpy._core._multiarray_umath import __cpu_features__ as features
+import openvino
+capabilities = openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+print(features["AVX2"], features["AVX512F"], features["AVX512VNNI"], "BF16" in capabilities)
+child = [sys.executable, "-c", "from numpy._core._multiarray_umath import __cpu_features__ as f;"
+         "print(f['AVX512F'])"]
+print(subprocess.run(child, capture_output=True, text=True, check=True).stdout.strip())
+"""
+
+
+def cpu_flags() -> set[str]:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+@pytest.mark.skipif(
+    not Path("/proc/cpuinfo").exists() or shutil.which("cc") is None,
+    reason="needs Linux and a C compiler",
+)
+def test_a_preloaded_process_and_its_children_see_no_avx512():
+    flags = cpu_flags()
+    if "cpuid_fault" not in flags or "avx2" not in flags:
+        pytest.skip("this CPU or kernel cannot fault CPUID, or has no AVX2")
+    library = subprocess.run(
+        [sys.executable, str(CPU_INFO), "--avx2-only-library"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    environment = os.environ | {"LD_PRELOAD": library}
+    seen = subprocess.run(
+        [sys.executable, "-c", SEEN], capture_output=True, text=True, check=True, env=environment
+    ).stdout.split()
+    assert seen == ["True", "False", "False", "False", "False"]
+    described = subprocess.run(
+        [sys.executable, str(CPU_INFO)], capture_output=True, text=True, check=True, env=environment
+    ).stdout
+    assert "avx2 only" in described and "avx512f" not in described
