@@ -9,7 +9,9 @@ path a CPU without them takes:
     LD_PRELOAD=$(.venv/bin/python benchmarks/cpu_info.py --avx2-only-library) \\
         .venv/bin/python benchmarks/catalog_scale.py ...
 
-The flags reported then leave out what the library hides, and `instruction_set` says so."""
+The flags reported then leave out what the library hides, and `instruction_set` says so.
+The library handles SIGSEGV: a process that installs its own handler afterwards (Python's fault
+handler, `PYTHONFAULTHANDLER` or `-X faulthandler`) crashes at its next CPUID."""
 
 from __future__ import annotations
 
