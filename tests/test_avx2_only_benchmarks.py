@@ -3,6 +3,7 @@ preloaded into, and that process's children, see no AVX-512 and no VNNI, and sti
 and OpenVINO choose their kernels from what they see). Only where the kernel can fault CPUID
 and a C compiler is there."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -25,11 +26,12 @@ print(subprocess.run(child, capture_output=True, text=True, check=True).stdout.s
 """
 
 
-def cpu_flags() -> set[str]:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
+def benchmarks_cpu_info():
+    """benchmarks/cpu_info.py as a module (the benchmarks folder is no package)."""
+    spec = importlib.util.spec_from_file_location("cpu_info", CPU_INFO)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.skipif(
@@ -37,13 +39,11 @@ def cpu_flags() -> set[str]:
     reason="needs Linux and a C compiler",
 )
 def test_a_preloaded_process_and_its_children_see_no_avx512():
-    flags = cpu_flags()
+    cpu_info = benchmarks_cpu_info()
+    _, flags = cpu_info.cpu_model_and_flags()
     if "cpuid_fault" not in flags or "avx2" not in flags:
         pytest.skip("this CPU or kernel cannot fault CPUID, or has no AVX2")
-    library = subprocess.run(
-        [sys.executable, str(CPU_INFO), "--avx2-only-library"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+    library = str(cpu_info.avx2_only_library())
     # (Python's fault handler, if asked for, would take SIGSEGV from the library: not here.)
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONFAULTHANDLER"}
     environment["LD_PRELOAD"] = library
