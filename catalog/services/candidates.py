@@ -11,9 +11,9 @@ length (in the payload) bound how close that track's template can be, and a trac
 be within the threshold is not checked at all (tracks_worth_reading). The others are checked in
 the index too: a second search among the faces of those tracks only gives every face's
 similarity, and with each face's share of its template (in the payload) the template's
-similarity follows (tracks_close_in_index), so at 10^6 faces grouping a video reads no track's
-row but those of its candidates (700 random rows before, 50 ms with a cold page cache; points
-written before they carried their share are checked on their stored templates). When the index
+similarity follows within the int8 scores' error (tracks_close_in_index); only the few it leaves
+undecided, near the threshold, are read and judged on their stored templates (as are the tracks
+of points written before they carried their share). When the index
 cannot be trusted (unreachable, or lacking faces of the catalog's finished videos: deleted, half
 rebuilt, another backend) the answer is None and the caller reads the catalog from the
 database instead: slower, never a wrong person.
@@ -152,15 +152,18 @@ def candidate_people(
             for hit in found
             if hit.template_share is not None and hit.track_id is not None
         }
-        close = tracks_close_in_index(
+        close, undecided = tracks_close_in_index(
             index, vectors, [sorted(set(w.values()) & shared) for w in worth], threshold
         )
     except FaceIndexError as error:
         logger.warning("the face index cannot be used (%s): grouping reads the catalog", error)
         return None
-    # points written before they carried their share: their tracks' stored templates are read
+    # The tracks the int8 scores leave undecided, and those of points written before they
+    # carried their share, are judged on their stored templates.
     unshared = {face: track for w in worth for face, track in w.items() if track not in shared}
-    close |= tracks_within(vectors, unshared, model_name, threshold)
+    unknown = [face for face, track in unshared.items() if track is None]
+    to_read = undecided | {track for track in unshared.values() if track is not None}
+    close |= tracks_within(vectors, to_read, unknown, model_name, threshold)
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
     # indexing, or one whose indexing failed. Their people are all candidates.
     unfinished = set(
@@ -211,17 +214,20 @@ def tracks_worth_reading(
 
 def tracks_close_in_index(
     index, vectors: np.ndarray, only_tracks: Sequence[Sequence[int]], threshold: float
-) -> set[int]:
-    """The tracks of only_tracks[i] whose template may be within `threshold` of vectors[i],
-    from the index alone: one search among those tracks' faces (int8 scores, in memory) gives
-    each face's similarity s, and the template's is sum(share x s) / length
-    (catalog.grouping.track_template_and_length), at most sum(share x (s + the int8 error)) /
-    length. A face that did not come back (past the limit, or not indexed yet) counts as
-    similarity 1, so a track is left out only when it certainly is too far."""
+) -> tuple[set[int], set[int]]:
+    """Which tracks of only_tracks[i] have their template within `threshold` of vectors[i],
+    from the index alone: (certainly, maybe). One search among those tracks' faces (int8
+    scores, in memory) gives each face's similarity s, and the template's is sum(share x s) /
+    length (catalog.grouping.track_template_and_length), so it lies within sum(share x (s -+
+    the int8 error)) / length; a face that did not come back (past the limit, or not indexed
+    yet) counts as similarity 1 for the upper bound and -1 for the lower. Tracks certainly too
+    far are in neither set. Those the error leaves undecided, near the threshold, are the
+    caller's to judge exactly: at 10^6 random faces ~30 a video, each of which, taken as a
+    candidate, would bring a stranger's every track into the grouping."""
     needed = 1.0 - threshold
     asked = [i for i, tracks in enumerate(only_tracks) if tracks]
     if not asked:
-        return set()
+        return set(), set()
     answers = index.search_batch(
         [vectors[i] for i in asked],
         limit=TRACK_FACES_LIMIT,
@@ -229,39 +235,44 @@ def tracks_close_in_index(
         rescore=False,
     )
     close: set[int] = set()
+    undecided: set[int] = set()
     for i, found in zip(asked, answers, strict=True):
         shared: dict[int, float] = dict.fromkeys(only_tracks[i], 0.0)
         seen: dict[int, float] = dict.fromkeys(only_tracks[i], 0.0)
         length: dict[int, float] = {}
         for hit in found:
             if hit.template_share is None or hit.track_length is None:
-                close.add(hit.track_id)  # (a point rewritten by an older version meanwhile)
+                undecided.add(hit.track_id)  # (a point rewritten by an older version meanwhile)
                 continue
-            shared[hit.track_id] += hit.template_share * (
-                hit.similarity + QUANTIZED_SIMILARITY_ERROR
-            )
+            shared[hit.track_id] += hit.template_share * hit.similarity
             seen[hit.track_id] += hit.template_share
             length[hit.track_id] = hit.track_length
         for track_id in only_tracks[i]:
             if track_id not in length:
-                close.add(track_id)  # no face came back: kept, not judged
+                undecided.add(track_id)  # no face came back
                 continue
             unseen = max(0.0, 1.0 - seen[track_id])
-            if shared[track_id] + unseen >= needed * length[track_id]:
+            error = QUANTIZED_SIMILARITY_ERROR * seen[track_id] + unseen
+            if shared[track_id] - error >= needed * length[track_id]:
                 close.add(track_id)
-    return close
+            elif shared[track_id] + error >= needed * length[track_id]:
+                undecided.add(track_id)
+    return close, undecided - close
 
 
 def tracks_within(
-    vectors: np.ndarray, hit_tracks: dict[int, int | None], model_name: str, threshold: float
+    vectors: np.ndarray,
+    track_ids: Collection[int],
+    unknown: Sequence[int],
+    model_name: str,
+    threshold: float,
 ) -> set[int]:
-    """The tracks of these faces whose template is within `threshold` of one of `vectors`: the
-    only ones the grouping would compare with them (it measures two groups only when a pair of
-    their tracks is that close). `hit_tracks`: face id -> its track as the index payload says
-    (None: a point written before payloads carried it, looked up here). Reads those tracks'
-    stored templates (catalog_tracks.track_templates)."""
-    track_ids = {track_id for track_id in hit_tracks.values() if track_id is not None}
-    unknown = [face_id for face_id, track_id in hit_tracks.items() if track_id is None]
+    """Which of these tracks, and of the tracks of the `unknown` faces (points written before
+    payloads carried their track, looked up here), have their template within `threshold` of
+    one of `vectors`: the only ones the grouping would compare with them (it measures two
+    groups only when a pair of their tracks is that close). Reads those tracks' stored
+    templates (catalog_tracks.track_templates)."""
+    track_ids = set(track_ids)
     if unknown:
         track_ids |= set(Face.objects.filter(id__in=unknown).values_list("track_id", flat=True))
     templates = track_templates(track_ids, model_name)
