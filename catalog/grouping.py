@@ -196,20 +196,15 @@ def track_template_and_length(
     its best face's, so the template's is at most (best face's similarity) / length
     (catalog/services/candidates.py)."""
     vectors = np.asarray(vectors, dtype=np.float64).reshape(len(qualities), -1)
-    weights = template_weights(qualities)
+    weights = np.asarray(qualities, dtype=np.float64)
+    if len(weights) and weights.max() > 0:
+        weights = np.where(weights >= TEMPLATE_MIN_QUALITY_SHARE * weights.max(), weights, 0.0)
+    else:
+        weights = np.ones(len(vectors))
     mean = weights @ vectors
     norm = float(np.linalg.norm(mean))
     template = (mean / max(norm, 1e-12)).astype(np.float32)
     return template, norm / max(float(weights.sum()), 1e-12)
-
-
-def template_weights(qualities: Sequence[float]) -> np.ndarray:
-    """Each face's weight in its track's template: its quality, or 0 under
-    TEMPLATE_MIN_QUALITY_SHARE of the best face's (all alike when no face has a quality)."""
-    weights = np.asarray(qualities, dtype=np.float64)
-    if len(weights) and weights.max() > 0:
-        return np.where(weights >= TEMPLATE_MIN_QUALITY_SHARE * weights.max(), weights, 0.0)
-    return np.ones(len(weights))
 
 
 def linkage(distances: np.ndarray, method: str) -> float:

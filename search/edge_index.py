@@ -36,7 +36,6 @@ from search.index import (
     FULL_SCAN_BELOW_KB,
     GRAPH_BUILD_BREADTH,
     GRAPH_LINKS,
-    PAYLOAD_FIELDS,
     QUANTIZATION_QUANTILE,
     RESCORE_OVERSAMPLING,
     UPSERT_BATCH,
@@ -52,6 +51,7 @@ from search.index import (
 from search.index_owner_client import OwnerClient
 
 LOCK_WAIT_S = 120.0
+PAYLOAD_FIELDS = ("video_id", "person_id", "face_id", "hidden")
 # Points written since the last optimisation past which the owner optimises when idle: about
 # what Qdrant indexes a segment from (10,000 KB of vectors: 20,000 of 128 floats); fewer sit in
 # a plain segment, searched exactly in a millisecond or two.
@@ -199,28 +199,16 @@ def open_shard(folder: Path, dimension: int, create: bool):
     exists = folder.is_dir() and any(folder.iterdir())
     try:
         if exists:
-            shard = load_shard(folder, dimension)
-        elif create:
-            shard = qe.EdgeShard.create(str(folder), new_shard_config(dimension))
-        else:
+            return load_shard(folder, dimension)
+        if not create:
             return None
-        index_payload_fields(shard)
+        shard = qe.EdgeShard.create(str(folder), new_shard_config(dimension))
+        for field in PAYLOAD_FIELDS:
+            shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Integer))
+        shard.flush()
         return shard
     except Exception as error:
         raise FaceIndexError(f"the index at {folder} cannot be opened: {error}") from error
-
-
-def index_payload_fields(shard) -> None:
-    """Index the payload fields searches filter on that the shard does not index yet (all of
-    them in a new shard; track_id in one made before searches filtered on it: ~5 s at 10^6
-    points, once). Only an opener holding the folder's lock calls this (open_shard)."""
-    import qdrant_edge as qe
-
-    missing = [field for field in PAYLOAD_FIELDS if field not in shard.info().payload_schema]
-    for field in missing:
-        shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Integer))
-    if missing:
-        shard.flush()
 
 
 class EdgeOperations:
@@ -306,15 +294,10 @@ class EdgeOperations:
         min_similarity,
         not_people=(),
         rescore=True,
-        tracks=None,
     ):
         import qdrant_edge as qe
 
         must, must_not = [], []
-        if tracks is not None:
-            must.append(
-                qe.FieldCondition(key="track_id", match=qe.MatchAny([int(t) for t in tracks]))
-            )
         if not_people:
             must_not.append(
                 qe.FieldCondition(key="person_id", match=qe.MatchAny([int(p) for p in not_people]))
@@ -362,29 +345,18 @@ class EdgeOperations:
         exclude_people: list | None = None,
         min_similarity: float | None = None,
         rescore: bool = True,
-        only_tracks: list | None = None,
     ) -> list[list[IndexHit]]:
         """One search per vector, planned as one batch (one pass over the segments);
         exclude_people[i]: the people whose faces search i leaves out; rescore: False to rank
-        by the int8 vectors alone; only_tracks[i]: the tracks search i looks among
-        (search.index.FaceIndex.search_batch)."""
+        by the int8 vectors alone (search.index.FaceIndex.search_batch)."""
         import qdrant_edge as qe
 
         exclude_people = exclude_people or [()] * len(vectors)
-        only_tracks = only_tracks or [None] * len(vectors)
         requests = [
             self._request(
-                vector,
-                limit,
-                None,
-                None,
-                exclude_hidden,
-                min_similarity,
-                not_people,
-                rescore,
-                tracks,
+                vector, limit, None, None, exclude_hidden, min_similarity, not_people, rescore
             )
-            for vector, not_people, tracks in zip(vectors, exclude_people, only_tracks, strict=True)
+            for vector, not_people in zip(vectors, exclude_people, strict=True)
         ]
         if not requests:
             return []

@@ -43,11 +43,6 @@ GRAPH_BUILD_BREADTH = 100  # ef_construct, Qdrant's default
 FULL_SCAN_BELOW_KB = 10_000  # segments this small are searched exactly, as Qdrant's default
 
 
-# The payload fields searches filter on, each with an integer index (track_id: a new video's
-# candidates are checked by searching among the faces of given tracks).
-PAYLOAD_FIELDS = ("video_id", "person_id", "face_id", "hidden", "track_id")
-
-
 class FaceIndexError(RuntimeError):
     """The index cannot be opened or used."""
 
@@ -66,10 +61,6 @@ class IndexPoint:
     # track_template_and_length): a hit's similarity divided by it bounds the similarity of the
     # track's template, so most hits' tracks need not be read at all.
     track_length: float | None = None
-    # The face's share of its track's template (catalog_tracks.template_shares): with every
-    # face's similarity, a search's similarity to the template is their shared sum over the
-    # length, read from the index alone (a search restricted to the track: only_tracks).
-    template_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +78,6 @@ class IndexHit:
     person_id: int | None
     track_id: int | None = None  # None: a point written before points carried it
     track_length: float | None = None  # None: likewise (IndexPoint.track_length)
-    template_share: float | None = None  # None: likewise (IndexPoint.template_share)
 
 
 class FaceIndex(Protocol):
@@ -120,8 +110,6 @@ class FaceIndex(Protocol):
         # False: ranked and scored by the int8 copies alone (in memory), the float vectors not
         # read: for candidates that are checked afterwards, not for scores shown to anyone.
         rescore: bool = True,
-        # only_tracks[i]: search i looks only among the faces of these tracks
-        only_tracks: Sequence[Sequence[int]] | None = None,
     ) -> list[list[IndexHit]]: ...
     def count(self) -> int: ...
     def held(self, face_ids: Iterable[int]) -> set[int]: ...  # which of these it holds
@@ -144,8 +132,6 @@ def point_payload(point: IndexPoint) -> dict:
         payload["track_id"] = int(point.track_id)
     if point.track_length is not None:
         payload["track_length"] = float(point.track_length)
-    if point.template_share is not None:
-        payload["template_share"] = float(point.template_share)
     return payload
 
 
@@ -180,5 +166,4 @@ def make_hit(point_id, score: float, payload: dict | None) -> IndexHit:
         person_id=payload.get("person_id"),
         track_id=payload.get("track_id"),
         track_length=payload.get("track_length"),
-        template_share=payload.get("template_share"),
     )

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 from search.index import (
     GRAPH_LINKS,
-    PAYLOAD_FIELDS,
     QUANTIZATION_QUANTILE,
     RESCORE_OVERSAMPLING,
     UPSERT_BATCH,
@@ -55,20 +54,15 @@ class ServerFaceIndex:
                     on_disk_payload=False,
                     hnsw_config=models.HnswConfigDiff(m=GRAPH_LINKS),
                 )
-            self._index_payload_fields()
+                for field, schema in (
+                    ("video_id", models.PayloadSchemaType.INTEGER),
+                    ("person_id", models.PayloadSchemaType.INTEGER),
+                    ("face_id", models.PayloadSchemaType.INTEGER),
+                    ("hidden", models.PayloadSchemaType.INTEGER),
+                ):
+                    self._client.create_payload_index(collection, field, schema)
         except Exception as error:
             raise FaceIndexError(f"the Qdrant server at {url} cannot be used: {error}") from error
-
-    def _index_payload_fields(self) -> None:
-        """Index the payload fields searches filter on that the collection does not index yet
-        (all of them in a new collection; track_id in one made before searches filtered on it:
-        the server builds it in the background)."""
-        indexed = self._client.get_collection(self.collection).payload_schema or {}
-        for field in PAYLOAD_FIELDS:
-            if field not in indexed:
-                self._client.create_payload_index(
-                    self.collection, field, self._models.PayloadSchemaType.INTEGER
-                )
 
     def _update_layout(self) -> None:
         """A collection made before its payloads were kept in memory or its graph had
@@ -174,37 +168,31 @@ class ServerFaceIndex:
         exclude_people=None,
         min_similarity=None,
         rescore=True,
-        only_tracks=None,
     ) -> list[list[IndexHit]]:
         """One search per vector, sent as one request; exclude_people[i]: the people whose
-        faces search i leaves out; rescore and only_tracks: see search.index.FaceIndex.
-        search_batch."""
+        faces search i leaves out; rescore: see search.index.FaceIndex.search_batch."""
         m = self._models
 
-        def query_filter(not_people, tracks) -> m.Filter | None:
-            must, must_not = [], []
-            if tracks is not None:
-                any_of = m.MatchAny(any=[int(t) for t in tracks])
-                must.append(m.FieldCondition(key="track_id", match=any_of))
+        def query_filter(not_people) -> m.Filter | None:
+            must_not = []
             if exclude_hidden:
                 must_not.append(m.FieldCondition(key="hidden", match=m.MatchValue(value=1)))
             if not_people:
                 any_of = m.MatchAny(any=[int(p) for p in not_people])
                 must_not.append(m.FieldCondition(key="person_id", match=any_of))
-            return m.Filter(must=must, must_not=must_not) if must or must_not else None
+            return m.Filter(must_not=must_not) if must_not else None
 
         exclude_people = exclude_people or [()] * len(vectors)
-        only_tracks = only_tracks or [None] * len(vectors)
         requests = [
             m.QueryRequest(
                 query=as_vector(vector, self.dimension),
                 limit=limit,
-                filter=query_filter(not_people, tracks),
+                filter=query_filter(not_people),
                 score_threshold=min_similarity,
                 params=self._search_params(rescore),
                 with_payload=True,
             )
-            for vector, not_people, tracks in zip(vectors, exclude_people, only_tracks, strict=True)
+            for vector, not_people in zip(vectors, exclude_people, strict=True)
         ]
         if not requests:
             return []

@@ -2,18 +2,13 @@
 the whole catalog, so grouping one video costs the same at a million faces as at a thousand.
 
 The index answers with the k nearest faces of each new track, ranked on its in-memory int8
-copies (the float vectors, cold on disk in a large catalog, are not read); their tracks are
-candidates when their template is within the grouping threshold of a new track (the only pairs
-the grouping measures), and their people are who the database says now (a payload may lag
-behind a curator's change by a moment); so are the people of videos still being processed
-(grouped, maybe not yet indexed). Most hits are strangers: a hit's similarity and its track's
-length (in the payload) bound how close that track's template can be, and a track that cannot
-be within the threshold is not checked at all (tracks_worth_reading). The others are checked in
-the index too: a second search among the faces of those tracks only gives every face's
-similarity, and with each face's share of its template (in the payload) the template's
-similarity follows within the int8 scores' error (tracks_close_in_index); only the few it leaves
-undecided, near the threshold, are read and judged on their stored templates (as are the tracks
-of points written before they carried their share). When the index
+copies (the float vectors, cold on disk in a large catalog, are not read); their tracks, read
+from the database, are candidates when their template is within the grouping threshold of a new
+track (the only pairs the grouping measures), and their people are who the database says now (a
+payload may lag behind a curator's change by a moment); so are the people of videos still being
+processed (grouped, maybe not yet indexed). Most hits are strangers: a hit's similarity and its
+track's length (in the payload) bound how close that track's template can be, and a track that
+cannot be within the threshold is not read at all (tracks_worth_reading). When the index
 cannot be trusted (unreachable, or lacking faces of the catalog's finished videos: deleted, half
 rebuilt, another backend) the answer is None and the caller reads the catalog from the
 database instead: slower, never a wrong person.
@@ -47,10 +42,6 @@ MIN_MEAN_LENGTH = 0.6
 # measured 0.0017 on average and 0.0155 at worst over 3,633 hits at 10^6 synthetic faces
 # (benchmarks/README.md, "Catalog scale"); twice the worst, so the bound stays a bound.
 QUANTIZED_SIMILARITY_ERROR = 0.03
-# Faces a search among given tracks returns at most (the faces of the ~25 tracks one new track's
-# hits point to: ~3 a track in a synthetic catalog, tens for long tracks); a track whose faces did
-# not all come back is kept as a candidate (tracks_close_in_index).
-TRACK_FACES_LIMIT = 4096
 # Faces looked up in the index before it is trusted (faces_missing_from_index): the newest
 # this many, and those among this many ids drawn at random that are faces it should hold.
 NEWEST_CHECKED = 32
@@ -144,26 +135,10 @@ def candidate_people(
             min_similarity=min_similarity,
             rescore=False,
         )
-        own = set(own_face_ids)
-        worth = [tracks_worth_reading([found], own, k, min_similarity, threshold) for found in hits]
-        shared = {
-            hit.track_id
-            for found in hits
-            for hit in found
-            if hit.template_share is not None and hit.track_id is not None
-        }
-        close, undecided = tracks_close_in_index(
-            index, vectors, [sorted(set(w.values()) & shared) for w in worth], threshold
-        )
     except FaceIndexError as error:
         logger.warning("the face index cannot be used (%s): grouping reads the catalog", error)
         return None
-    # The tracks the int8 scores leave undecided, and those of points written before they
-    # carried their share, are judged on their stored templates.
-    unshared = {face: track for w in worth for face, track in w.items() if track not in shared}
-    unknown = [face for face, track in unshared.items() if track is None]
-    to_read = undecided | {track for track in unshared.values() if track is not None}
-    close |= tracks_within(vectors, to_read, unknown, model_name, threshold)
+    hit_tracks = tracks_worth_reading(hits, set(own_face_ids), k, min_similarity, threshold)
     # Grouped but perhaps not indexed yet: another worker's video between its grouping and its
     # indexing, or one whose indexing failed. Their people are all candidates.
     unfinished = set(
@@ -174,7 +149,7 @@ def candidate_people(
         .values_list("person_id", flat=True)
         .distinct()
     )
-    return unfinished | people_of_tracks(close, model_name)
+    return unfinished | people_of_tracks_within(vectors, hit_tracks, model_name, threshold)
 
 
 def tracks_worth_reading(
@@ -212,67 +187,17 @@ def tracks_worth_reading(
     return kept
 
 
-def tracks_close_in_index(
-    index, vectors: np.ndarray, only_tracks: Sequence[Sequence[int]], threshold: float
-) -> tuple[set[int], set[int]]:
-    """Which tracks of only_tracks[i] have their template within `threshold` of vectors[i],
-    from the index alone: (certainly, maybe). One search among those tracks' faces (int8
-    scores, in memory) gives each face's similarity s, and the template's is sum(share x s) /
-    length (catalog.grouping.track_template_and_length), so it lies within sum(share x (s -+
-    the int8 error)) / length; a face that did not come back (past the limit, or not indexed
-    yet) counts as similarity 1 for the upper bound and -1 for the lower. Tracks certainly too
-    far are in neither set. Those the error leaves undecided, near the threshold, are the
-    caller's to judge exactly: at 10^6 random faces ~30 a video, each of which, taken as a
-    candidate, would bring a stranger's every track into the grouping."""
-    needed = 1.0 - threshold
-    asked = [i for i, tracks in enumerate(only_tracks) if tracks]
-    if not asked:
-        return set(), set()
-    answers = index.search_batch(
-        [vectors[i] for i in asked],
-        limit=TRACK_FACES_LIMIT,
-        only_tracks=[only_tracks[i] for i in asked],
-        rescore=False,
-    )
-    close: set[int] = set()
-    undecided: set[int] = set()
-    for i, found in zip(asked, answers, strict=True):
-        shared: dict[int, float] = dict.fromkeys(only_tracks[i], 0.0)
-        seen: dict[int, float] = dict.fromkeys(only_tracks[i], 0.0)
-        length: dict[int, float] = {}
-        for hit in found:
-            if hit.template_share is None or hit.track_length is None:
-                undecided.add(hit.track_id)  # (a point rewritten by an older version meanwhile)
-                continue
-            shared[hit.track_id] += hit.template_share * hit.similarity
-            seen[hit.track_id] += hit.template_share
-            length[hit.track_id] = hit.track_length
-        for track_id in only_tracks[i]:
-            if track_id not in length:
-                undecided.add(track_id)  # no face came back
-                continue
-            unseen = max(0.0, 1.0 - seen[track_id])
-            error = QUANTIZED_SIMILARITY_ERROR * seen[track_id] + unseen
-            if shared[track_id] - error >= needed * length[track_id]:
-                close.add(track_id)
-            elif shared[track_id] + error >= needed * length[track_id]:
-                undecided.add(track_id)
-    return close, undecided - close
-
-
-def tracks_within(
-    vectors: np.ndarray,
-    track_ids: Collection[int],
-    unknown: Sequence[int],
-    model_name: str,
-    threshold: float,
+def people_of_tracks_within(
+    vectors: np.ndarray, hit_tracks: dict[int, int | None], model_name: str, threshold: float
 ) -> set[int]:
-    """Which of these tracks, and of the tracks of the `unknown` faces (points written before
-    payloads carried their track, looked up here), have their template within `threshold` of
-    one of `vectors`: the only ones the grouping would compare with them (it measures two
-    groups only when a pair of their tracks is that close). Reads those tracks' stored
-    templates (catalog_tracks.track_templates)."""
-    track_ids = set(track_ids)
+    """The people (now, in the database) of the tracks of these faces whose template is within
+    `threshold` of one of `vectors`: the only ones the grouping would compare with them (it
+    measures two groups only when a pair of their tracks is that close). `hit_tracks`: face id
+    -> its track as the index payload says (None: a point written before payloads carried it,
+    looked up here). Reads those tracks' stored templates (catalog_tracks.track_templates), and
+    the people of the close ones only."""
+    track_ids = {track_id for track_id in hit_tracks.values() if track_id is not None}
+    unknown = [face_id for face_id, track_id in hit_tracks.items() if track_id is None]
     if unknown:
         track_ids |= set(Face.objects.filter(id__in=unknown).values_list("track_id", flat=True))
     templates = track_templates(track_ids, model_name)
@@ -280,16 +205,10 @@ def tracks_within(
         return set()
     ids = list(templates)
     distances = cosine_distances(np.asarray(vectors), np.stack([templates[t] for t in ids]))
-    return {
+    close = [
         t for t, near in zip(ids, (distances < threshold).any(axis=0).tolist(), strict=True) if near
-    }
-
-
-def people_of_tracks(track_ids: Collection[int], model_name: str) -> set[int]:
-    """The people (now, in the database) most of each of these tracks' faces are."""
-    if not track_ids:
-        return set()
-    faces = Face.objects.filter(track_id__in=list(track_ids)).values_list(
+    ]
+    faces = Face.objects.filter(track_id__in=close).values_list(
         "track_id", "person_id", "embedding_model"
     )  # the model checked here: see catalog_tracks._load_tracks
     people_of: dict[int, Counter] = {}

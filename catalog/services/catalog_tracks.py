@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Max, Min
 
-from catalog.grouping import TrackSet, template_weights, track_template_and_length
+from catalog.grouping import TrackSet, track_template_and_length
 from catalog.models import Face, Track, TrackRejection
 
 # Tracks read per chunk when reading the whole catalog: ~15,000 faces, a few MB of rows.
@@ -229,29 +229,3 @@ def track_lengths(track_ids) -> dict[int, float | None]:
         store_track_templates(missing)
         lengths |= dict(Track.objects.filter(id__in=missing).values_list("id", "template_length"))
     return lengths
-
-
-def template_shares(track_ids) -> dict[int, float]:
-    """Each face's share of its track's template (its weight over the track's total,
-    catalog.grouping.template_weights; 0 for a face left out of it), for the faces of these
-    tracks that make their template ("not a face" and other models' faces have none). The
-    index points carry it: with the similarity of every face of a track, a search's
-    similarity to the track's template is their shared sum over the track's length, so a new
-    video's candidates are checked without reading the tracks (catalog/services/candidates.py)."""
-    faces = (
-        Face.objects.filter(track_id__in=list(track_ids), is_not_face=False)
-        .order_by("track_id", "id")
-        .values_list("id", "track_id", "embedding_model", "quality")
-    )
-    of_track: dict[int, list[tuple[int, str, float]]] = defaultdict(list)
-    for face_id, track_id, model, quality in faces:
-        of_track[track_id].append((face_id, model, quality))
-    shares: dict[int, float] = {}
-    for track_faces in of_track.values():
-        model = track_faces[0][1]  # the template's model, as store_track_templates takes it
-        same = [(face_id, quality) for face_id, face_model, quality in track_faces
-                if face_model == model]  # fmt: skip
-        weights = template_weights([quality for _, quality in same])
-        total = float(weights.sum()) or 1.0
-        shares |= {face_id: float(w) / total for (face_id, _), w in zip(same, weights, strict=True)}
-    return shares

@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 
 from catalog.models import Face, Person
-from catalog.services.catalog_tracks import template_shares, track_lengths
+from catalog.services.catalog_tracks import track_lengths
 from ingestion.pipeline.thresholds import EMBEDDING_DIMENSIONS
 from search.index import FaceIndex, IndexPoint
 from search.index_backends import open_face_index, owned_while
@@ -58,8 +58,7 @@ def index_owned_here():
 
 def index_points(faces: Iterable) -> list[IndexPoint]:
     faces = list(faces)
-    tracks = {face.track_id for face in faces}
-    lengths, shares = track_lengths(tracks), template_shares(tracks)
+    lengths = track_lengths({face.track_id for face in faces})
     return [
         IndexPoint(
             face_id=face.id,
@@ -69,7 +68,6 @@ def index_points(faces: Iterable) -> list[IndexPoint]:
             hidden=bool(face.person_id and face.person.hidden),
             track_id=face.track_id,
             track_length=lengths.get(face.track_id),
-            template_share=shares.get(face.id),
         )
         for face in faces
     ]

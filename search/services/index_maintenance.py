@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog.models import Face
-from catalog.services.catalog_tracks import template_shares, track_lengths
+from catalog.services.catalog_tracks import track_lengths
 from catalog.services.index_sync import get_face_index, index_faces, model_dimension
 from search.index import IndexPoint
 
@@ -42,13 +42,11 @@ def rebuild_index(model_name: str, batch_size: int = 5000, build_graph: bool = F
         "id", "embedding", "video_id", "person_id", "person__hidden", "track_id"
     )
     while batch := list(rows.filter(id__gt=after)[:batch_size]):
-        tracks = {row[-1] for row in batch}
-        lengths, shares = track_lengths(tracks), template_shares(tracks)
+        lengths = track_lengths({row[-1] for row in batch})
         index.upsert(
             (
                 IndexPoint(face_id, np.frombuffer(embedding, dtype=np.float32), video_id,
-                           person_id, bool(hidden), track_id, lengths.get(track_id),
-                           shares.get(face_id))
+                           person_id, bool(hidden), track_id, lengths.get(track_id))
                 for face_id, embedding, video_id, person_id, hidden, track_id in batch
             ),
             batch_size=batch_size,

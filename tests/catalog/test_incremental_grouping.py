@@ -12,7 +12,6 @@ from django.core.management import call_command
 
 from catalog.models import Face, Person, Track, Video
 from catalog.services import candidates, clustering, index_sync
-from catalog.services.catalog_tracks import track_lengths
 from tests.catalog.test_order_independence import WITH_PEOPLE, agreement, people_of_faces
 from tests.conftest import VIDEOS, empty_catalog, person_at
 
@@ -121,15 +120,13 @@ def test_the_index_gives_the_same_people_as_reading_the_whole_catalog(monkeypatc
     assert agreement(outcomes["from the index"], outcomes["whole catalog"]) == 1.0
 
 
-def test_candidates_are_checked_in_the_index_and_are_those_of_every_hit_s_stored_template(
+def test_tracks_too_far_to_be_candidates_are_not_read_and_the_candidates_are_the_same(
     monkeypatch,
 ):
     """With every shared video in one catalog, each video's tracks asked for candidates as if
-    it were new, three ways: checked in the index (each face's share of its track's template in
-    the payload: no track read), on the stored templates of the hits whose track may be within
-    the threshold (points written before they carried their share), and on those of every
-    hit's track. The same people each way; the narrowing reads fewer tracks, and the index
-    fewer still (only those its int8 scores leave undecided, near the threshold)."""
+    it were new: leaving out the tracks whose template cannot be within the threshold (by a
+    hit's similarity and its track's length) reads fewer tracks and gives the same people as
+    reading every hit's track."""
     empty_catalog()
     call_command("ingest", *[str(video) for video in WITH_PEOPLE])
     read: list[set[int]] = []
@@ -149,14 +146,8 @@ def test_candidates_are_checked_in_the_index_and_are_those_of_every_hit_s_stored
         return kept | {hit.face_id: hit.track_id for found in hits for hit in found
                        if hit.face_id not in own}  # fmt: skip
 
-    index = index_sync.get_face_index("SFace", 128)
     outcomes = {}
-    for way in ("in the index", "stored templates", "every hit"):
-        if way == "stored templates":
-            faces = Face.objects.exclude(person=None).select_related("person")
-            points = index_sync.index_points(faces)
-            assert all(point.template_share is not None for point in points)
-            index.upsert([replace(point, template_share=None) for point in points])
+    for way in ("narrowed", "every hit"):
         if way == "every hit":
             monkeypatch.setattr(candidates, "tracks_worth_reading", keep_every_hit)
         read.clear()
@@ -171,52 +162,11 @@ def test_candidates_are_checked_in_the_index_and_are_those_of_every_hit_s_stored
             )
         outcomes[way] = (people, sum(len(ids) for ids in read))
     empty_catalog()
-    (in_index, in_index_read), (stored, stored_read), (every, every_read) = outcomes.values()
-    assert in_index == stored == every
+    (narrowed, narrowed_read), (every, every_read) = outcomes["narrowed"], outcomes["every hit"]
+    assert narrowed == every
     # (the slideshows share four people, a few others one look-alike each: 15 in all)
     assert sum(len(found) for found in every) >= 8, "candidates to agree on"
-    assert stored_read < 0.5 * every_read, (stored_read, every_read)  # 36 of 140
-    assert in_index_read < 0.5 * stored_read, (in_index_read, stored_read)  # 6 of 36
-
-
-def test_a_track_s_template_similarity_from_the_index_bounds_the_exact_one():
-    """tracks_close_in_index, on real faces (each shared video's tracks against every other
-    track in the catalog): every track it says is close is, every track within the threshold
-    it says is close or leaves undecided, and it leaves undecided only tracks the int8
-    scores' error allows for (within twice that error over the track's length of the
-    threshold), few of all."""
-    empty_catalog()
-    call_command("ingest", *[str(video) for video in WITH_PEOPLE])
-    index = index_sync.get_face_index("SFace", 128)
-    threshold = clustering.grouping_threshold("SFace")
-    everyone = clustering.load_catalog_tracks("SFace")
-    undecided_count, exact_close, judged = 0, 0, 0
-    for video in Video.objects.order_by("id"):
-        own = set(video.tracks.values_list("id", flat=True))
-        rows = [row for row, track in enumerate(everyone.track_ids) if track in own]
-        others = [track for track in everyone.track_ids if track not in own]
-        vectors = everyone.vectors[rows]
-        close, undecided = candidates.tracks_close_in_index(
-            index, vectors, [others] * len(rows), threshold
-        )
-        templates = candidates.track_templates(others, "SFace")
-        lengths = track_lengths(others)
-        for track_id in others:
-            distance = 1.0 - float((vectors @ templates[track_id]).max())
-            allowed = 2 * candidates.QUANTIZED_SIMILARITY_ERROR / lengths[track_id]
-            where = (video.original_name, track_id, distance)
-            if distance < threshold:
-                exact_close += 1
-                assert track_id in close | undecided, where
-            else:
-                assert track_id not in close, where
-            if track_id in undecided:
-                assert abs(distance - threshold) < allowed, where
-        undecided_count += len(undecided)
-        judged += len(others)
-    empty_catalog()
-    assert exact_close >= 20, "close tracks to find"
-    assert undecided_count < 0.05 * judged, (undecided_count, exact_close, judged)  # 6 of 952
+    assert narrowed_read < 0.5 * every_read, (narrowed_read, every_read)  # 36 of 140
 
 
 def test_points_written_before_they_carried_their_track_still_give_the_people(tracks_loaded):
@@ -226,8 +176,7 @@ def test_points_written_before_they_carried_their_track_still_give_the_people(tr
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
     faces = Face.objects.select_related("person")
     index = index_sync.get_face_index("SFace", 128)
-    points = index_sync.index_points(faces)
-    index.upsert([replace(point, track_id=None, template_share=None) for point in points])
+    index.upsert([replace(point, track_id=None) for point in index_sync.index_points(faces)])
     assert all(h.track_id is None for h in index.search(np.frombuffer(faces[0].embedding, "f4")))
     call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
     assert not tracks_loaded[-1][0], "the index was used, not the whole catalog"

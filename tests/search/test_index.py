@@ -153,51 +153,6 @@ def test_a_hit_carries_its_tracks_length_through_a_change_of_person(index):
     assert {hit.face_id: hit.track_length for hit in batch} == lengths
 
 
-def test_each_search_of_a_batch_can_look_only_among_faces_of_given_tracks(index):
-    """A search among given tracks (how a new video's candidates are checked) returns every
-    face of those tracks and no other, with its share of its track's template."""
-    points = [
-        IndexPoint(i, unit(i), 1, 5, track_id=40 + i % 3, track_length=0.9,
-                   template_share=0.25 if i % 3 else 0.5)
-        for i in range(1, 13)
-    ]  # fmt: skip
-    index.upsert(points)
-    index.set_person([1, 2, 3], 6)
-    near_40, near_41 = index.search_batch(
-        [unit(12), unit(1)], limit=100, only_tracks=[[40], [41, 42]], rescore=False
-    )
-    assert sorted(hit.face_id for hit in near_40) == [3, 6, 9, 12]
-    assert sorted(hit.face_id for hit in near_41) == [1, 2, 4, 5, 7, 8, 10, 11]
-    assert [hit.template_share for hit in near_40] == [pytest.approx(0.5)] * 4
-    assert [hit.template_share for hit in near_41] == [pytest.approx(0.25)] * 8
-    assert near_40[0].face_id == 12 and near_40[0].similarity == pytest.approx(1.0, abs=0.02)
-
-
-def test_an_edge_index_made_before_searches_filtered_on_tracks_gets_that_field_indexed(
-    index_root,
-):
-    """A shard whose payloads' track_id was never indexed (made by an older version) gets the
-    index when next opened by whoever holds its folder, and keeps its points."""
-    import qdrant_edge as qe
-
-    from search.edge_index import new_shard_config
-
-    folder = index_root / "faces"
-    shard = qe.EdgeShard.create(str(folder), new_shard_config(DIMENSION))
-    shard.update(qe.UpdateOperation.create_field_index("video_id", qe.PayloadSchemaType.Integer))
-    shard.flush()
-    shard.close()
-    index = EdgeFaceIndex(folder, DIMENSION)
-    index.upsert([IndexPoint(1, unit(1), 1, None, track_id=7, track_length=1.0)])
-    index.close()
-    shard = qe.EdgeShard.load(str(folder), new_shard_config(DIMENSION))
-    try:
-        assert {"track_id", "person_id", "video_id"} <= set(shard.info().payload_schema)
-        assert int(shard.count(qe.CountRequest(exact=True))) == 1
-    finally:
-        shard.close()
-
-
 def test_a_batch_not_rescored_finds_the_same_nearest_faces(index):
     """Without rescoring, hits are ranked on the int8 copies (where the backend has built
     them): the same nearest faces, similarities within a hundredth of the exact ones."""
