@@ -158,7 +158,7 @@ def face_qualities() -> list[float]:
 def write_video(number: int, tracks: list, person_of_identity: dict | None, status: str):
     """Rows as ingestion writes them: the video, its tracks (with detections and template),
     their faces."""
-    from catalog.grouping import track_template_and_length
+    from catalog.grouping import track_template
     from catalog.models import Face, Track, Video
 
     video = Video.objects.create(
@@ -167,12 +167,12 @@ def write_video(number: int, tracks: list, person_of_identity: dict | None, stat
     )  # fmt: skip
     track_rows = []
     for j, (_, frames, vectors) in enumerate(tracks):
-        template, length = track_template_and_length(vectors, face_qualities())
+        template = track_template(vectors, face_qualities())
         track_rows.append(
             Track(video=video, index_in_video=j, start_time_s=frames[0] / 5,
                   end_time_s=frames[-1] / 5,
                   detections=[[f / 5, f, 10, 10, 80, 80, 0.99] for f in frames],
-                  template=template.tobytes(), template_model="SFace", template_length=length)
+                  template=template.tobytes(), template_model="SFace")
         )  # fmt: skip
     track_rows = Track.objects.bulk_create(track_rows)
     faces = []
@@ -294,10 +294,11 @@ def index_recall_at_10(index, count: int = 100) -> dict:
 def step_reindex() -> dict:
     """`reindex` (it writes the points; the owner builds the search graph when idle), then how
     long the owner took to build it and what an index query costs before and after."""
-    from catalog.services.index_sync import get_face_index
+    from catalog.services.index_sync import get_face_index, get_track_index
     from search.services.index_maintenance import rebuild_index
 
     index = get_face_index("SFace", DIMENSION)
+    tracks = get_track_index("SFace", DIMENSION)  # (rebuilt by reindex too; its graph as well)
     started = time.perf_counter()
     indexed = rebuild_index("SFace")
     result = {"reindex_s": round(time.perf_counter() - started, 2), "indexed": indexed}
@@ -309,6 +310,10 @@ def step_reindex() -> dict:
         time.sleep(6)  # longer than the owner's idle time: polling does not keep it busy
     result["graph_built_after_s"] = round(time.perf_counter() - started, 1)
     result["graph_built"] = index.status().optimised
+    while not tracks.status().optimised and time.perf_counter() - started < GRAPH_WAIT_S:
+        time.sleep(6)
+    result["track_graph_built_after_s"] = round(time.perf_counter() - started, 1)
+    result["track_points"] = tracks.count()
     p50, p95 = index_query_ms(index)
     result |= {"index_query_after_graph_p50_ms": p50, "index_query_after_graph_p95_ms": p95}
     # ... and once the owner has served a while (a loaded shard's files are mapped in page by

@@ -184,17 +184,6 @@ class TrackSet:
 def track_template(vectors: np.ndarray, qualities: Sequence[float]) -> np.ndarray:
     """A track's vector: its faces' mean weighted by quality, blurred, tiny or profile faces
     (under half the best one's quality) left out, so one bad crop does not pull it away."""
-    return track_template_and_length(vectors, qualities)[0]
-
-
-def track_template_and_length(
-    vectors: np.ndarray, qualities: Sequence[float]
-) -> tuple[np.ndarray, float]:
-    """The track's template (track_template) and the length of the weighted mean it is the
-    direction of (1.0: every face alike; shorter the more they differ). With it a face's
-    similarity bounds the template's: the weighted mean's similarity to any vector q is at most
-    its best face's, so the template's is at most (best face's similarity) / length
-    (catalog/services/candidates.py)."""
     vectors = np.asarray(vectors, dtype=np.float64).reshape(len(qualities), -1)
     weights = np.asarray(qualities, dtype=np.float64)
     if len(weights) and weights.max() > 0:
@@ -202,9 +191,7 @@ def track_template_and_length(
     else:
         weights = np.ones(len(vectors))
     mean = weights @ vectors
-    norm = float(np.linalg.norm(mean))
-    template = (mean / max(norm, 1e-12)).astype(np.float32)
-    return template, norm / max(float(weights.sum()), 1e-12)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 def linkage(distances: np.ndarray, method: str) -> float:

@@ -122,12 +122,6 @@ class Track(models.Model):
     # track has no face to make one of (catalog_tracks.NO_TEMPLATE).
     template = models.BinaryField(null=True, editable=False)
     template_model = models.CharField(max_length=50, blank=True, editable=False)
-    # The length of the weighted mean the template is the direction of (catalog.grouping.
-    # track_template_and_length), written with it; each index point of the track carries it,
-    # so candidates for a new video are narrowed from a face's similarity alone. Null where
-    # the template is null or empty, and on a track stored before lengths were (filled when it
-    # is next indexed: catalog_tracks.track_lengths).
-    template_length = models.FloatField(null=True, editable=False)
 
     class Meta:
         ordering = ["video_id", "index_in_video"]

@@ -3,8 +3,10 @@
 - `EdgeFaceIndex`: Qdrant Edge (qdrant-edge-py), in-process, in a folder: the embedded default.
 - `ServerFaceIndex`: a Qdrant server through qdrant-client (or its in-memory mode, for tests).
 
-Points are faces: the id is the face id, the payload holds face_id, video_id, person_id and
-whether the person is hidden. Plain Python: no Django, no catalog models.
+Points are faces: the id is the face id, the payload holds face_id, video_id, person_id, whether
+the person is hidden and the face's track. (The catalog keeps a second index of this kind per
+model whose points are tracks, a track's id in place of a face's: catalog/services/index_sync.py.)
+Plain Python: no Django, no catalog models.
 
 Several processes (web server, workers, commands) share one Edge folder. Qdrant Edge 0.9.0 cannot
 let them each keep the shard loaded: a copy loaded before another process wrote never sees the
@@ -54,13 +56,9 @@ class IndexPoint:
     video_id: int
     person_id: int | None
     hidden: bool = False
-    # The face's track: a hit then says which track it is without asking the database (grouping
-    # a new video checks the tracks of ~2,000 hits: as many random row reads at 10^6 faces).
+    # The face's track (on a point of the track index: the track itself): a hit then says which
+    # track it is without asking the database.
     track_id: int | None = None
-    # The length of the weighted mean of the track's faces (catalog.grouping.
-    # track_template_and_length): a hit's similarity divided by it bounds the similarity of the
-    # track's template, so most hits' tracks need not be read at all.
-    track_length: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,6 @@ class IndexHit:
     video_id: int
     person_id: int | None
     track_id: int | None = None  # None: a point written before points carried it
-    track_length: float | None = None  # None: likewise (IndexPoint.track_length)
 
 
 class FaceIndex(Protocol):
@@ -130,8 +127,6 @@ def point_payload(point: IndexPoint) -> dict:
     }
     if point.track_id is not None:
         payload["track_id"] = int(point.track_id)
-    if point.track_length is not None:
-        payload["track_length"] = float(point.track_length)
     return payload
 
 
@@ -165,5 +160,4 @@ def make_hit(point_id, score: float, payload: dict | None) -> IndexHit:
         video_id=int(payload.get("video_id", -1)),
         person_id=payload.get("person_id"),
         track_id=payload.get("track_id"),
-        track_length=payload.get("track_length"),
     )

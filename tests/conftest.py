@@ -49,6 +49,25 @@ def empty_catalog() -> None:
     rebuild_index("SFace")  # the test settings' model; with no faces left: an empty index
 
 
+def assert_track_index_matches_database() -> None:
+    """The index of track templates holds exactly the tracks with a face that is a face, each
+    with its stored template, its video and the person its faces have now."""
+    import numpy as np
+
+    from catalog.models import Track
+    from catalog.services.catalog_tracks import track_people
+    from catalog.services.index_sync import get_track_index
+
+    expected = track_people(Track.objects.values_list("id", flat=True), "SFace")
+    index = get_track_index("SFace", 128)
+    assert index.face_ids() == set(expected)
+    for track in Track.objects.filter(id__in=list(expected)):
+        hits = index.search(np.frombuffer(track.template, np.float32), limit=3)
+        hit = next(hit for hit in hits if hit.face_id == track.id)
+        assert (hit.video_id, hit.person_id) == expected[track.id], track
+        assert hit.similarity > 1 - 1e-5, track  # its template now, not one before a change
+
+
 def person_at(video_name: str, time_s: float):
     """The person whose track is on screen at that moment (kept faces may be from other times)."""
     from catalog.models import Person

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db.models import Max, Min
 
-from catalog.grouping import TrackSet, track_template_and_length
+from catalog.grouping import TrackSet, track_template
 from catalog.models import Face, Track, TrackRejection
 
 # Tracks read per chunk when reading the whole catalog: ~15,000 faces, a few MB of rows.
@@ -202,30 +202,28 @@ def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
         model = track_faces[0][0]  # (a video's faces are embedded by one model)
         same = [face for face in track_faces if face[0] == model]
         vectors = [np.frombuffer(face[2], dtype=np.float32) for face in same]
-        template, length = track_template_and_length(vectors, [face[1] for face in same])
+        template = track_template(vectors, [face[1] for face in same])
         computed[track_id] = (model, template)
-        rows.append(
-            Track(id=track_id, template=template.tobytes(), template_model=model,
-                  template_length=length)
-        )  # fmt: skip
+        rows.append(Track(id=track_id, template=template.tobytes(), template_model=model))
     emptied = set(track_ids) - set(computed)
-    Track.objects.bulk_update(
-        rows, ["template", "template_model", "template_length"], batch_size=1000
-    )
-    Track.objects.filter(id__in=emptied).update(
-        template=NO_TEMPLATE, template_model="", template_length=None
-    )
+    Track.objects.bulk_update(rows, ["template", "template_model"], batch_size=1000)
+    Track.objects.filter(id__in=emptied).update(template=NO_TEMPLATE, template_model="")
     return computed
 
 
-def track_lengths(track_ids) -> dict[int, float | None]:
-    """Each of these tracks' template length (None: no template, no face to make one of); a
-    track stored before lengths were gets its template and length computed now."""
-    lengths = dict(
-        Track.objects.filter(id__in=list(track_ids)).values_list("id", "template_length")
-    )
-    missing = [track_id for track_id, length in lengths.items() if length is None]
-    if missing:
-        store_track_templates(missing)
-        lengths |= dict(Track.objects.filter(id__in=missing).values_list("id", "template_length"))
-    return lengths
+def track_people(track_ids, model_name: str) -> dict[int, tuple[int, int | None]]:
+    """Each of these tracks' video and person (the person most of its faces of `model_name`
+    have, "not a face" left out: as _load_tracks reads it); a track without such a face is
+    left out."""
+    faces = (
+        Face.objects.filter(track_id__in=list(track_ids))
+        .order_by()
+        .values_list("track_id", "video_id", "person_id", "embedding_model", "is_not_face")
+    )  # the model and "not a face" checked here, not in SQL: see _load_tracks
+    people_of: dict[int, Counter] = defaultdict(Counter)
+    video_of: dict[int, int] = {}
+    for track_id, video_id, person_id, model, not_face in faces:
+        if model == model_name and not not_face:
+            people_of[track_id][person_id] += 1
+            video_of[track_id] = video_id
+    return {t: (video_of[t], people.most_common(1)[0][0]) for t, people in people_of.items()}

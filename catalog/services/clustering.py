@@ -174,7 +174,8 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     """Group these tracks among themselves and give each group a person, new or existing (a
     new video's tracks, or faces a curator left without a person).
 
-    Only the people the vector index finds near these tracks are read (their tracks, whole):
+    Only the people the index of track templates finds near these tracks are read (their
+    tracks, whole):
     the cost follows the video and its neighbours, not the catalog
     (catalog/services/candidates.py). When the index cannot be trusted the whole catalog is
     read instead, as a re-cluster does.
@@ -187,7 +188,7 @@ def assign_people_to_tracks(track_ids: set[int]) -> ClusteringSummary:
     candidates = candidate_people(
         new.vectors,
         new.rejected,
-        [face_id for faces in new.face_ids for face_id in faces],
+        new.track_ids,
         model_name,
         new.vectors.shape[1],
         grouping_threshold(model_name),

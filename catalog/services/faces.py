@@ -6,7 +6,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from catalog.grouping import track_template_and_length
+from catalog.grouping import track_template
 from catalog.models import Face, Track, Video, video_crops_folder
 from catalog.services.catalog_tracks import NO_TEMPLATE
 from ingestion.pipeline.video import VideoFaces
@@ -44,13 +44,12 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
     faces: list[Face] = []
     for track_result in found.tracks:
         best = track_result.best_faces
-        template, length = NO_TEMPLATE, None
+        template = NO_TEMPLATE
         if best:
             # As catalog_tracks.store_track_templates computes it from these rows (no face of
             # a new video is "not a face" yet), from the vectors still in memory.
             vectors = [face.embedding.astype(np.float32) for face in best]
-            vector, length = track_template_and_length(vectors, [face.quality for face in best])
-            template = vector.tobytes()
+            template = track_template(vectors, [face.quality for face in best]).tobytes()
         track = Track.objects.create(
             video=video,
             index_in_video=track_result.index,
@@ -59,7 +58,6 @@ def save_video_faces(video: Video, found: VideoFaces, model_name: str) -> list[F
             detections=track_result.detections,
             template=template,
             template_model=model_name if template else "",
-            template_length=length,
         )
         for found_face in best:
             x, y, w, h = (max(0, round(v)) for v in found_face.box)

@@ -94,11 +94,11 @@ def forget_person(person: Person) -> ForgottenPerson:
         Track.objects.filter(id__in=track_ids).delete()  # their faces go with them
         person_id = person.id
         Person.objects.filter(id=person_id).delete()
-        transaction.on_commit(lambda: _erase_files_and_points(faces))
+        transaction.on_commit(lambda: _erase_files_and_points(faces, track_ids))
     return ForgottenPerson(person_id, len(faces), len(track_ids), log_entries)
 
 
-def _erase_files_and_points(faces: list[tuple]) -> None:
+def _erase_files_and_points(faces: list[tuple], track_ids: set[int]) -> None:
     storage = Face._meta.get_field("crop").storage
     by_model: dict[tuple[str, int], list[int]] = {}
     for face_id, crop, model_name, dimension in faces:
@@ -106,4 +106,4 @@ def _erase_files_and_points(faces: list[tuple]) -> None:
         if crop:
             storage.delete(crop)
     for (model_name, dimension), ids in by_model.items():
-        index_sync.remove_faces(ids, model_name, dimension)
+        index_sync.remove_faces(ids, model_name, dimension, track_ids)

@@ -5,13 +5,19 @@ each write is the catalog's (`catalog/services/index_sync.py`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from catalog.models import Face
-from catalog.services.catalog_tracks import track_lengths
-from catalog.services.index_sync import get_face_index, index_faces, model_dimension
+from catalog.models import Face, Track
+from catalog.services.index_sync import (
+    get_face_index,
+    get_track_index,
+    index_faces,
+    index_tracks,
+    model_dimension,
+    track_points,
+)
 from search.index import IndexPoint
 
 
@@ -24,9 +30,21 @@ def faces_of_model(model_name: str):
     )
 
 
+def tracks_of_model(model_name: str):
+    """The tracks the index of track templates should hold: those with a face of the model
+    that is a face."""
+    return (
+        Face.objects.filter(embedding_model=model_name, is_not_face=False)
+        .order_by()
+        .values_list("track_id", flat=True)
+        .distinct()
+    )
+
+
 def rebuild_index(model_name: str, batch_size: int = 5000, build_graph: bool = False) -> int:
     """Refill the model's index from the database: every face written again, then the points
-    of faces the database no longer has removed, so searches answer all along.
+    of faces the database no longer has removed, so searches answer all along; then the
+    tracks' templates the same way (rebuild_track_index).
 
     Read in id order, a batch at a time after the last id (not OFFSET, which rescans every row
     before it: quadratic), only the columns a point needs (no Face objects). The search graph is
@@ -42,11 +60,10 @@ def rebuild_index(model_name: str, batch_size: int = 5000, build_graph: bool = F
         "id", "embedding", "video_id", "person_id", "person__hidden", "track_id"
     )
     while batch := list(rows.filter(id__gt=after)[:batch_size]):
-        lengths = track_lengths({row[-1] for row in batch})
         index.upsert(
             (
                 IndexPoint(face_id, np.frombuffer(embedding, dtype=np.float32), video_id,
-                           person_id, bool(hidden), track_id, lengths.get(track_id))
+                           person_id, bool(hidden), track_id)
                 for face_id, embedding, video_id, person_id, hidden, track_id in batch
             ),
             batch_size=batch_size,
@@ -56,9 +73,28 @@ def rebuild_index(model_name: str, batch_size: int = 5000, build_graph: bool = F
         after = batch[-1][0]
     if stale:
         index.delete_faces(sorted(stale))
+    tracks = rebuild_track_index(model_name, dimension, batch_size)
     if build_graph:
         index.optimize()
+        tracks.optimize()
     return indexed
+
+
+def rebuild_track_index(model_name: str, dimension: int, batch_size: int = 5000):
+    """Write every track's template point again (in id order, a batch of ids at a time), then
+    remove the points of tracks the database no longer has; returns the index."""
+    index = get_track_index(model_name, dimension)
+    stale = index.face_ids()
+    ids = Track.objects.order_by("id").values_list("id", flat=True)
+    after = 0
+    while batch := list(ids.filter(id__gt=after)[:batch_size]):
+        points, _ = track_points(batch, model_name)
+        index.upsert(points, batch_size=batch_size)
+        stale.difference_update(point.face_id for point in points)
+        after = batch[-1]
+    if stale:
+        index.delete_faces(sorted(stale))
+    return index
 
 
 @dataclass(frozen=True)
@@ -68,22 +104,40 @@ class IndexComparison:
     points_in_index: int
     missing_from_index: list[int]
     unknown_to_database: list[int]
+    # the index of track templates, the same way
+    tracks_in_database: int = 0
+    track_points_in_index: int = 0
+    tracks_missing_from_index: list[int] = field(default_factory=list)
+    tracks_unknown_to_database: list[int] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
-        return not self.missing_from_index and not self.unknown_to_database
+        return not (
+            self.missing_from_index
+            or self.unknown_to_database
+            or self.tracks_missing_from_index
+            or self.tracks_unknown_to_database
+        )
 
 
 def compare_index(model_name: str) -> IndexComparison:
     in_database = set(faces_of_model(model_name).values_list("id", flat=True))
+    tracks = set(tracks_of_model(model_name))
     dimension = model_dimension(model_name)
-    in_index = set() if dimension is None else get_face_index(model_name, dimension).face_ids()
+    in_index, track_points_held = set(), set()
+    if dimension is not None:
+        in_index = get_face_index(model_name, dimension).face_ids()
+        track_points_held = get_track_index(model_name, dimension).face_ids()
     return IndexComparison(
         model_name=model_name,
         faces_in_database=len(in_database),
         points_in_index=len(in_index),
         missing_from_index=sorted(in_database - in_index),
         unknown_to_database=sorted(in_index - in_database),
+        tracks_in_database=len(tracks),
+        track_points_in_index=len(track_points_held),
+        tracks_missing_from_index=sorted(tracks - track_points_held),
+        tracks_unknown_to_database=sorted(track_points_held - tracks),
     )
 
 
@@ -96,4 +150,9 @@ def repair_index(comparison: IndexComparison) -> None:
     if comparison.unknown_to_database:
         index.delete_faces(comparison.unknown_to_database)
     missing = Face.objects.filter(id__in=comparison.missing_from_index).select_related("person")
-    index_faces(missing)
+    index_faces(missing)  # (their tracks' points too)
+    if comparison.tracks_unknown_to_database:
+        get_track_index(comparison.model_name, dimension).delete_faces(
+            comparison.tracks_unknown_to_database
+        )
+    index_tracks(comparison.tracks_missing_from_index, comparison.model_name, dimension)

@@ -10,7 +10,7 @@ from catalog.services.clustering import recluster_people
 from catalog.services.index_sync import get_face_index
 from catalog.services.suggestions import merge_suggestions
 from search.services.photo_search import search_like_face
-from tests.conftest import VIDEOS, person_at
+from tests.conftest import VIDEOS, assert_track_index_matches_database, person_at
 
 # Real transactions: each operation updates the index once its transaction has committed.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -45,12 +45,14 @@ def test_a_merge_moves_every_face_and_undo_restores_the_exact_faces(slideshows):
     assert merged.name == "Kit Harington" and merged.locked
     assert not Person.objects.filter(pk=kit.pk).exists()
     assert {indexed_person(f) for f in kit_faces} == {rose.id}
+    assert_track_index_matches_database()
 
     curation.undo()
     assert faces_of(rose) == rose_faces and faces_of(kit) == kit_faces
     assert Person.objects.get(pk=kit.pk).name == "Kit Harington"
     assert Person.objects.get(pk=rose.pk).name == ""
     assert {indexed_person(f) for f in kit_faces} == {kit.id}
+    assert_track_index_matches_database()
 
 
 def test_a_split_makes_a_new_person_and_undo_puts_the_faces_back(slideshows):
@@ -63,11 +65,13 @@ def test_a_split_makes_a_new_person_and_undo_puts_the_faces_back(slideshows):
     assert faces_of(obama) == everything - second_video
     assert new_person.locked and Person.objects.get(pk=obama.pk).locked
     assert {indexed_person(f) for f in second_video} == {new_person.id}
+    assert_track_index_matches_database()
 
     curation.undo()
     assert faces_of(obama) == everything
     assert not Person.objects.filter(pk=new_person.pk).exists()
     assert {indexed_person(f) for f in second_video} == {obama.id}
+    assert_track_index_matches_database()
 
 
 def test_not_this_person_is_never_put_back_by_grouping(slideshows):
@@ -78,6 +82,7 @@ def test_not_this_person_is_never_put_back_by_grouping(slideshows):
     assert Face.objects.filter(id__in=rejected, person__isnull=False).count() == len(rejected)
     assert TrackRejection.objects.filter(person=obama).exists()
     assert obama.id not in {indexed_person(f) for f in rejected}
+    assert_track_index_matches_database()
 
     recluster_people()
     assert not faces_of(obama) & rejected
@@ -93,6 +98,7 @@ def test_not_a_face_leaves_people_grouping_and_search_until_restored(slideshows)
     face.refresh_from_db()
     assert face.is_not_face and face.person_id is None
     assert face.id not in index.face_ids()
+    assert_track_index_matches_database()  # (a slideshow's track: one face, now none)
     recluster_people()
     face.refresh_from_db()
     assert face.person_id is None
@@ -103,6 +109,7 @@ def test_not_a_face_leaves_people_grouping_and_search_until_restored(slideshows)
     face.refresh_from_db()
     assert not face.is_not_face and face.person_id == alex.id
     assert indexed_person(face.id) == alex.id
+    assert_track_index_matches_database()
 
 
 def test_reclustering_keeps_every_decision(slideshows):

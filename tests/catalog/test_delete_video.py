@@ -5,9 +5,9 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 
 from catalog.models import Face, Person, Video
-from catalog.services.index_sync import get_face_index
+from catalog.services.index_sync import get_face_index, get_track_index
 from search.services.photo_search import search_people
-from tests.conftest import VIDEOS, empty_catalog, person_at
+from tests.conftest import VIDEOS, assert_track_index_matches_database, empty_catalog, person_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -52,6 +52,7 @@ def test_deleting_a_video_removes_its_faces_files_and_index_points(
     assert not any(default_storage.exists(name) for name in files)
     remaining = set(Face.objects.values_list("id", flat=True))
     assert remaining and indexed_face_ids() == remaining
+    assert_track_index_matches_database()
     # The person named by a curator stays, even with no face left; Obama keeps the other video's.
     assert Person.objects.get(pk=rose.pk).name == "Rose Leslie"
     obama.refresh_from_db()
@@ -82,6 +83,7 @@ def test_search_leaves_out_points_whose_faces_are_gone(two_slideshows):
     obama = person_at("slideshow_1.mp4", 1.5)
     gone = Face.objects.filter(video=first, person=obama).first()
     vector = gone.vector
+    gone_tracks = set(Face.objects.filter(video=first).values_list("track_id", flat=True))
     Face.objects.filter(video=first).delete()  # as if the index clean-up had failed
     assert gone.id in indexed_face_ids()
 
@@ -91,6 +93,8 @@ def test_search_leaves_out_points_whose_faces_are_gone(two_slideshows):
     assert {face.video_id for match in found for face in match.best_faces} == {second.id}
     call_command("check_index", "--fix")
     assert gone.id not in indexed_face_ids()
+    assert not gone_tracks & get_track_index("SFace", SFACE_DIMENSION).face_ids()
+    assert_track_index_matches_database()
 
 
 def test_a_video_being_processed_is_not_deleted(api_client):

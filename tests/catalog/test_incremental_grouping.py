@@ -4,12 +4,12 @@ sends it back to the database, never to a wrong person."""
 
 import hashlib
 import logging
-from dataclasses import replace
 
 import numpy as np
 import pytest
 from django.core.management import call_command
 
+from catalog.grouping import cosine_distances
 from catalog.models import Face, Person, Track, Video
 from catalog.services import candidates, clustering, index_sync
 from tests.catalog.test_order_independence import WITH_PEOPLE, agreement, people_of_faces
@@ -120,75 +120,84 @@ def test_the_index_gives_the_same_people_as_reading_the_whole_catalog(monkeypatc
     assert agreement(outcomes["from the index"], outcomes["whole catalog"]) == 1.0
 
 
-def test_tracks_too_far_to_be_candidates_are_not_read_and_the_candidates_are_the_same(
-    monkeypatch,
-):
+def test_the_candidates_are_the_people_of_every_track_within_the_threshold():
     """With every shared video in one catalog, each video's tracks asked for candidates as if
-    it were new: leaving out the tracks whose template cannot be within the threshold (by a
-    hit's similarity and its track's length) reads fewer tracks and gives the same people as
-    reading every hit's track."""
+    it were new: the people the track index gives are exactly those of the tracks whose stored
+    template is within the grouping threshold of one of them (every track of the catalog
+    compared, as the grouping's rule says), though the index scores on int8 copies."""
     empty_catalog()
     call_command("ingest", *[str(video) for video in WITH_PEOPLE])
-    read: list[set[int]] = []
-    templates = candidates.track_templates
-
-    def spy(track_ids, model_name):
-        read.append(set(track_ids))
-        return templates(track_ids, model_name)
-
-    monkeypatch.setattr(candidates, "track_templates", spy)
     threshold = clustering.grouping_threshold("SFace")
-    every_hit = candidates.tracks_worth_reading
-
-    def keep_every_hit(hits, own, *args):
-        kept = every_hit(hits, own, *args)
-        assert all(hit.track_length is not None for found in hits for hit in found)
-        return kept | {hit.face_id: hit.track_id for found in hits for hit in found
-                       if hit.face_id not in own}  # fmt: skip
-
-    outcomes = {}
-    for way in ("narrowed", "every hit"):
-        if way == "every hit":
-            monkeypatch.setattr(candidates, "tracks_worth_reading", keep_every_hit)
-        read.clear()
-        people = []
-        for video in Video.objects.order_by("id"):
-            tracks = clustering.load_catalog_tracks("SFace", video.tracks.all())
-            own = [face_id for faces in tracks.face_ids for face_id in faces]
-            people.append(
-                candidates.candidate_people(
-                    tracks.vectors, tracks.rejected, own, "SFace", 128, threshold
-                )
-            )
-        outcomes[way] = (people, sum(len(ids) for ids in read))
+    every_track = clustering.load_catalog_tracks("SFace")
+    found = 0
+    for video in Video.objects.order_by("id"):
+        tracks = clustering.load_catalog_tracks("SFace", video.tracks.all())
+        others = [row for row, t in enumerate(every_track.track_ids) if t not in tracks.track_ids]
+        near = cosine_distances(tracks.vectors, every_track.vectors[others]) < threshold
+        expected = {every_track.person_ids[others[col]] for col in np.flatnonzero(near.any(0))}
+        given = candidates.candidate_people(
+            tracks.vectors, tracks.rejected, tracks.track_ids, "SFace", 128, threshold
+        )
+        assert given == expected, video.original_name
+        found += len(given)
     empty_catalog()
-    (narrowed, narrowed_read), (every, every_read) = outcomes["narrowed"], outcomes["every hit"]
-    assert narrowed == every
-    # (the slideshows share four people, a few others one look-alike each: 15 in all)
-    assert sum(len(found) for found in every) >= 8, "candidates to agree on"
-    assert narrowed_read < 0.5 * every_read, (narrowed_read, every_read)  # 36 of 140
+    # (the slideshows share four people, a few others one look-alike each)
+    assert found >= 8, "candidates to compare"
 
 
-def test_points_written_before_they_carried_their_track_still_give_the_people(tracks_loaded):
-    """An index filled by an older version (no track in the payload): the hits' tracks are
-    read from the database instead, and the new video still joins the people near it."""
+def test_a_score_too_close_to_the_threshold_is_decided_on_the_stored_template(monkeypatch):
+    """The int8 scores can be off by up to QUANTIZED_SIMILARITY_ERROR: with that error made as
+    wide as the whole range, every hit is undecided and judged on its template, and the
+    candidates are the same."""
+    empty_catalog()
+    call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
+    video = Video.objects.get(original_name="slideshow_2.mp4")
+    tracks = clustering.load_catalog_tracks("SFace", video.tracks.all())
+    threshold = clustering.grouping_threshold("SFace")
+    args = (tracks.vectors, tracks.rejected, tracks.track_ids, "SFace", 128, threshold)
+    from_scores = candidates.candidate_people(*args)
+    read = []
+    templates = candidates.track_templates
+    monkeypatch.setattr(
+        candidates,
+        "track_templates",
+        lambda ids, model: read.append(set(ids)) or templates(ids, model),
+    )
+    monkeypatch.setattr(candidates, "QUANTIZED_SIMILARITY_ERROR", 1.0 - threshold)
+    from_templates = candidates.candidate_people(*args)
+    empty_catalog()
+    assert from_scores == from_templates
+    assert len(from_scores) >= 3, "the three people slideshow 2 shares with slideshow 1"
+    assert sum(len(ids) for ids in read) >= len(from_scores)
+
+
+def test_an_index_filled_before_it_held_tracks_sends_grouping_back_to_the_database(
+    caplog, tracks_loaded
+):
+    """A catalog indexed by a version without the track index (its faces only): grouping reads
+    the whole catalog, says to reindex, and after `manage.py reindex` uses the index again."""
     empty_catalog()
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
-    faces = Face.objects.select_related("person")
-    index = index_sync.get_face_index("SFace", 128)
-    index.upsert([replace(point, track_id=None) for point in index_sync.index_points(faces)])
-    assert all(h.track_id is None for h in index.search(np.frombuffer(faces[0].embedding, "f4")))
-    call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
-    assert not tracks_loaded[-1][0], "the index was used, not the whole catalog"
+    index_sync.get_track_index("SFace", 128).clear()
+    with caplog.at_level(logging.WARNING, logger=candidates.__name__):
+        call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
+    assert "reindex" in caplog.text
+    assert tracks_loaded[-1][0], "the whole catalog was read"
     obama = person_at("slideshow_1.mp4", 1.5)
     assert obama.faces.filter(video__original_name="slideshow_2.mp4").exists()
+    call_command("reindex")
+    tracks_loaded.clear()
+    call_command("ingest", str(VIDEOS / "slideshow_3.mp4"))
+    assert not any(whole for whole, _ in tracks_loaded)
     empty_catalog()
 
 
-def test_an_index_missing_faces_sends_grouping_back_to_the_database(caplog, tracks_loaded):
+def test_an_index_missing_tracks_sends_grouping_back_to_the_database(caplog, tracks_loaded):
     empty_catalog()
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
-    index_sync.get_face_index("SFace", 128).clear()  # deleted, or a backend never filled
+    index_sync.get_track_index("SFace", 128).delete_faces(  # deleted, or never filled
+        list(Track.objects.values_list("id", flat=True))
+    )
     with caplog.at_level(logging.WARNING, logger=candidates.__name__):
         call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
     assert "reindex" in caplog.text
@@ -198,13 +207,13 @@ def test_an_index_missing_faces_sends_grouping_back_to_the_database(caplog, trac
     empty_catalog()
 
 
-def test_an_index_lacking_the_newest_faces_is_not_trusted(caplog, tracks_loaded):
+def test_an_index_lacking_the_newest_tracks_is_not_trusted(caplog, tracks_loaded):
     # a rebuild half done (it writes in id order) or an older copy put back: the newest are
-    # missing, though nearly every face is there
+    # missing, though nearly every track is there
     empty_catalog()
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
-    newest = Face.objects.exclude(person=None).order_by("-id").first()
-    index_sync.get_face_index("SFace", 128).delete_faces([newest.id])
+    newest = Track.objects.exclude(template_model="").order_by("-id").first()
+    index_sync.get_track_index("SFace", 128).delete_faces([newest.id])
     with caplog.at_level(logging.WARNING, logger=candidates.__name__):
         call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
     assert "reindex" in caplog.text

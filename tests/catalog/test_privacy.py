@@ -10,7 +10,7 @@ from django.core.management import call_command
 from catalog.models import CurationAction, Face, Person, Track
 from catalog.services import curation
 from catalog.services.index_sync import get_face_index
-from tests.conftest import person_at
+from tests.conftest import assert_track_index_matches_database, person_at
 
 # Real transactions: files and index points go once the erasure has committed.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -44,5 +44,6 @@ def test_forget_person_erases_them_everywhere_and_nobody_else(slideshows):
     assert not any(storage.exists(name) for name in crops)
     indexed = get_face_index("SFace", 128).face_ids()
     assert not indexed & {f.id for f in faces} and kit_faces <= indexed
+    assert_track_index_matches_database()
     assert not CurationAction.objects.filter(summary__contains="Barack Obama").exists()
     assert set(Person.objects.get(pk=kit.pk).faces.values_list("id", flat=True)) == kit_faces

@@ -1,11 +1,13 @@
-"""Ingesting a video writes each of its faces to the vector index once."""
+"""Ingesting a video writes each of its faces to the vector index once, and each of its tracks
+to the index of track templates once."""
 
 from collections import Counter
 
 import pytest
 from django.core.management import call_command
 
-from catalog.models import Face
+from catalog.models import Face, Track
+from catalog.services import index_sync
 from search.edge_index import EdgeFaceIndex
 from tests.conftest import VIDEOS, empty_catalog
 
@@ -13,38 +15,48 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 @pytest.fixture
-def upserted_face_ids(monkeypatch):
-    """Every face id the index is asked to write, as many times as it is asked."""
-    written: Counter = Counter()
+def upserts(monkeypatch) -> dict[str, Counter]:
+    """Every point id each index ("faces", "tracks") is asked to write, as many times as it is
+    asked."""
+    written = {"faces": Counter(), "tracks": Counter()}
     upsert = EdgeFaceIndex.upsert
+    track_collection = index_sync.track_collection_name("SFace", 128)
 
     def counting_upsert(self, points, batch_size=512):
         points = list(points)
-        written.update(point.face_id for point in points)
+        kind = "tracks" if self.folder.name == track_collection else "faces"
+        written[kind].update(point.face_id for point in points)
         return upsert(self, points, batch_size)
 
     monkeypatch.setattr(EdgeFaceIndex, "upsert", counting_upsert)
     return written
 
 
-def test_each_face_of_a_new_video_is_written_to_the_index_once(upserted_face_ids):
+def test_each_face_of_a_new_video_is_written_to_the_index_once(upserts):
     empty_catalog()
-    upserted_face_ids.clear()
+    for written in upserts.values():
+        written.clear()
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
     faces = set(Face.objects.values_list("id", flat=True))
     assert faces, "the slideshow has four people: faces must be found"
-    assert set(upserted_face_ids) == faces
-    assert set(upserted_face_ids.values()) == {1}
+    assert set(upserts["faces"]) == faces
+    assert set(upserts["faces"].values()) == {1}
+    assert set(upserts["tracks"]) == set(Track.objects.values_list("id", flat=True))
+    assert set(upserts["tracks"].values()) == {1}
     empty_catalog()
 
 
-def test_a_second_video_writes_only_its_own_faces(upserted_face_ids):
+def test_a_second_video_writes_only_its_own_faces(upserts):
     empty_catalog()
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
     first = set(Face.objects.values_list("id", flat=True))
-    upserted_face_ids.clear()
+    first_tracks = set(Track.objects.values_list("id", flat=True))
+    for written in upserts.values():
+        written.clear()
     call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))  # Obama, Harington, Lacamoire again
     second = set(Face.objects.values_list("id", flat=True)) - first
-    assert set(upserted_face_ids) == second
-    assert set(upserted_face_ids.values()) == {1}
+    assert set(upserts["faces"]) == second
+    assert set(upserts["faces"].values()) == {1}
+    assert set(upserts["tracks"]) == set(Track.objects.values_list("id", flat=True)) - first_tracks
+    assert set(upserts["tracks"].values()) == {1}
     empty_catalog()

@@ -53,7 +53,9 @@ def test_a_batch_loads_the_index_once_and_leaves_no_owner_behind(monkeypatch, se
         edge_optimiser, "open_shard", lambda *args, **kw: loads.append(args[0]) or load(*args, **kw)
     )
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"), str(VIDEOS / "slideshow_2.mp4"))
-    assert len(loads) == 1  # owned by the command for the batch: loaded once, not per operation
+    # owned by the command for the batch: each collection (faces, track templates) loaded once,
+    # not once per operation
+    assert sorted(path.name for path in loads) == ["faces_sface_128", "faces_sface_128_tracks"]
     assert not OwnerClient(settings.QDRANT_PATH).answers()  # and let go of at the end
     face_ids = set(Face.objects.values_list("id", flat=True))
     face = Face.objects.first()

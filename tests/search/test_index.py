@@ -138,21 +138,6 @@ def test_a_hit_says_which_track_its_face_is_on_through_a_change_of_person(index)
     assert {hit.face_id: hit.track_id for hit in batch} == {1: 40, 2: None}
 
 
-def test_a_hit_carries_its_tracks_length_through_a_change_of_person(index):
-    index.upsert(
-        [
-            IndexPoint(1, unit(1), 1, 5, track_id=40, track_length=0.875),
-            IndexPoint(2, unit(2), 1, 5),
-        ]
-    )
-    index.set_person([1, 2], 6)
-    index.set_person_hidden(6, True)
-    lengths = {hit.face_id: hit.track_length for hit in index.search(unit(1), 5)}
-    assert lengths == {1: pytest.approx(0.875), 2: None}
-    [batch] = index.search_batch([unit(1)], limit=5, rescore=False)
-    assert {hit.face_id: hit.track_length for hit in batch} == lengths
-
-
 def test_a_batch_not_rescored_finds_the_same_nearest_faces(index):
     """Without rescoring, hits are ranked on the int8 copies (where the backend has built
     them): the same nearest faces, similarities within a hundredth of the exact ones."""

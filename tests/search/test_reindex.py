@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from catalog.models import Face
-from catalog.services.index_sync import get_face_index
+from catalog.models import Face, Track
+from catalog.services.index_sync import get_face_index, get_track_index
 from search.index import IndexPoint
 from search.services.index_maintenance import compare_index, rebuild_index
 
@@ -48,6 +48,24 @@ def test_reindex_of_a_real_catalog_leaves_the_same_points_and_search_finds_the_s
         assert all(hit.track_id == track_of[hit.face_id] for hit in hits)
 
 
+def test_reindex_writes_each_tracks_template_with_its_person_and_drops_unknown_tracks(
+    slideshows,
+):
+    tracks = get_track_index("SFace", 128)
+    tracks.clear()
+    tracks.upsert([IndexPoint(999_999, np.ones(128), 1, None, track_id=999_999)])
+    rebuild_index("SFace")
+    expected = {t.id: t for t in Track.objects.all()}
+    assert tracks.face_ids() == set(expected)
+    for track in expected.values():
+        template = np.frombuffer(track.template, np.float32)
+        (hit,) = tracks.search(template, limit=1)
+        assert (hit.face_id, hit.track_id, hit.video_id) == (track.id, track.id, track.video_id)
+        assert hit.person_id == track.faces.first().person_id
+        assert hit.similarity == pytest.approx(1.0, abs=1e-3)
+    assert compare_index("SFace").consistent
+
+
 def test_reindex_writes_the_points_and_leaves_the_search_graph_to_the_index_owner(
     slideshows, monkeypatch
 ):
@@ -57,4 +75,4 @@ def test_reindex_writes_the_points_and_leaves_the_search_graph_to_the_index_owne
     rebuild_index("SFace")
     assert built == []
     rebuild_index("SFace", build_graph=True)
-    assert built == [index]
+    assert built == [index, get_track_index("SFace", 128)]

@@ -204,7 +204,7 @@ def test_search_by_photo_finds_the_right_person(ingested):
 
 def test_the_qdrant_server_backend_holds_and_searches_the_catalog(ingested):
     from catalog.models import Face
-    from catalog.services.index_sync import collection_name, get_face_index
+    from catalog.services.index_sync import collection_name, get_face_index, get_track_index
     from search.services.index_maintenance import compare_index
     from search.services.photo_search import search_by_photo
 
@@ -218,6 +218,8 @@ def test_the_qdrant_server_backend_holds_and_searches_the_catalog(ingested):
         assert compare_index("SFace").consistent
         index = get_face_index("SFace", 128)
         assert index.count() == Face.objects.count()
+        tracks = Face.objects.values("track_id").distinct().count()
+        assert get_track_index("SFace", 128).count() == tracks  # what grouping asks
         described = index._client.get_collection(collection_name("SFace", 128))
         assert described.config.params.vectors.size == 128
         assert described.config.params.vectors.distance == "Cosine"

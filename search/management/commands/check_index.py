@@ -1,4 +1,5 @@
-"""`manage.py check_index`: does the vector index hold exactly the faces of the database?"""
+"""`manage.py check_index`: does the vector index hold exactly the faces and tracks of the
+database?"""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -28,6 +29,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  missing from the index: {sample(comparison.missing_from_index)}")
         if comparison.unknown_to_database:
             self.stdout.write(f"  not in the database: {sample(comparison.unknown_to_database)}")
+        self.stdout.write(
+            f"{comparison.tracks_in_database} tracks in the database, "
+            f"{comparison.track_points_in_index} in the index of track templates"
+        )
+        if comparison.tracks_missing_from_index:
+            missing = sample(comparison.tracks_missing_from_index)
+            self.stdout.write(f"  tracks missing from the index: {missing}")
+        if comparison.tracks_unknown_to_database:
+            unknown = sample(comparison.tracks_unknown_to_database)
+            self.stdout.write(f"  tracks not in the database: {unknown}")
         if comparison.consistent:
             self.stdout.write(self.style.SUCCESS("the index matches the database"))
             return
