@@ -201,11 +201,19 @@ def linkage(distances: np.ndarray, method: str) -> float:
     if method == "average":
         return float(distances.mean())
     if method == "knn":
-        k_row = min(K_NEAREST, distances.shape[1])
-        k_col = min(K_NEAREST, distances.shape[0])
-        rows = np.partition(distances, k_row - 1, axis=1)[:, :k_row].mean()
-        columns = np.partition(distances, k_col - 1, axis=0)[:k_col, :].mean()
-        return float((rows + columns) / 2)
+        # Each track's mean distance to its K nearest of the other group, averaged, both ways.
+        # Where a group has no more than K tracks every one of them is among the nearest: the
+        # plain mean, without sorting (most groups measured are a track or a few).
+        n_rows, n_columns = distances.shape
+        if n_rows <= K_NEAREST and n_columns <= K_NEAREST:
+            return float(distances.mean())
+        rows = distances
+        if n_columns > K_NEAREST:
+            rows = np.partition(distances, K_NEAREST - 1, axis=1)[:, :K_NEAREST]
+        columns = distances
+        if n_rows > K_NEAREST:
+            columns = np.partition(distances, K_NEAREST - 1, axis=0)[:K_NEAREST, :]
+        return float((rows.mean() + columns.mean()) / 2)
     raise ValueError(f"unknown grouping method {method!r}; use one of {METHODS}")
 
 

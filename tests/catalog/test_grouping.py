@@ -2,12 +2,14 @@
 look-alikes do not make one person, curated people never merge."""
 
 import numpy as np
+import pytest
 
 from catalog.grouping import (
     METHODS,
     TrackSet,
     group_catalog,
     group_vectors,
+    linkage,
     place_tracks,
     track_template,
 )
@@ -119,3 +121,14 @@ def test_a_track_template_leaves_out_faces_far_worse_than_the_best():
     good, blurred = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
     template = track_template(np.stack([good, good, blurred]), [0.8, 0.7, 0.2])
     assert np.allclose(template, good)
+
+
+def test_knn_linkage_is_each_tracks_mean_to_its_k_nearest_of_the_other_group_both_ways():
+    """Written out from the definition (K = 3), for groups of every size from one track up."""
+    rng = np.random.default_rng(3)
+    for rows, columns in [(1, 1), (1, 3), (3, 1), (2, 2), (1, 5), (5, 1), (3, 7), (8, 4), (6, 6)]:
+        distances = rng.uniform(0.2, 1.0, size=(rows, columns))
+        from_rows = np.mean([np.mean(sorted(row)[:3]) for row in distances])
+        from_columns = np.mean([np.mean(sorted(column)[:3]) for column in distances.T])
+        expected = (from_rows + from_columns) / 2
+        assert linkage(distances, "knn") == pytest.approx(expected, abs=1e-12), (rows, columns)
