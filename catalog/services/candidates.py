@@ -48,24 +48,29 @@ def tracks_missing_from_index(
 ) -> int:
     """How many of a sample of the tracks the index should hold it lacks (0: it can be used).
 
-    The tracks it should hold: those with a template of this model (a face that is a face),
-    less those of unfinished videos (perhaps not indexed yet) and those being grouped. Not all
-    of them are checked, which would cost a pass over the catalog per video: the newest (a
-    rebuild half done, or an older copy put back, lacks those) and some picked at random (a
-    folder deleted, another backend never filled, lacks nearly all). A video whose indexing
-    failed is unfinished: its people are candidates anyway (candidate_people). `unfinished`:
-    the videos not ready (unfinished_videos)."""
+    The tracks it should hold: those with a template of this model (a face that is a face) or
+    none computed yet, less those of unfinished videos (perhaps not indexed yet) and those
+    being grouped. Not all of them are checked, which would cost a pass over the catalog per
+    video: the newest (a rebuild half done, or an older copy put back, lacks those) and some
+    picked at random (a folder deleted, another backend never filled, lacks nearly all). A
+    video whose indexing failed is unfinished: its people are candidates anyway
+    (candidate_people). `unfinished`: the videos not ready (unfinished_videos)."""
     own, unfinished = set(own_track_ids), set(unfinished)
 
     def expected(rows) -> list[int]:
+        # A track stored before tracks had templates (null) counts too: from a version that
+        # never wrote the track index, it is what shows the index is not filled.
         return [
             track_id
-            for track_id, video_id, model in rows
-            if model == model_name and video_id not in unfinished and track_id not in own
+            for track_id, video_id, model, template in rows
+            if (template is None or (model == model_name and template))
+            and video_id not in unfinished
+            and track_id not in own
         ]
 
-    # Only primary-key lookups and ranges (see faces' rows: a filter ordered by id sorts them).
-    columns = ("id", "video_id", "template_model")
+    # Only primary-key lookups and ranges (a filter on other columns ordered by id makes the
+    # database sort every row).
+    columns = ("id", "video_id", "template_model", "template")
     ids = Track.objects.values_list("id", flat=True)
     # (two queries: SQLite finds a MIN or a MAX from the index, both at once by a scan)
     first_id, last_id = ids.order_by("id").first(), ids.order_by("-id").first()

@@ -174,11 +174,13 @@ def test_a_score_too_close_to_the_threshold_is_decided_on_the_stored_template(mo
 def test_an_index_filled_before_it_held_tracks_sends_grouping_back_to_the_database(
     caplog, tracks_loaded
 ):
-    """A catalog indexed by a version without the track index (its faces only): grouping reads
-    the whole catalog, says to reindex, and after `manage.py reindex` uses the index again."""
+    """A catalog indexed by a version without the track index (its faces only), and from before
+    tracks stored their template: grouping reads the whole catalog, says to reindex, and after
+    `manage.py reindex` uses the index again."""
     empty_catalog()
     call_command("ingest", str(VIDEOS / "slideshow_1.mp4"))
     index_sync.get_track_index("SFace", 128).clear()
+    Track.objects.update(template=None, template_model="")
     with caplog.at_level(logging.WARNING, logger=candidates.__name__):
         call_command("ingest", str(VIDEOS / "slideshow_2.mp4"))
     assert "reindex" in caplog.text
