@@ -116,10 +116,11 @@ class Track(models.Model):
     # original frame. Only the best few become Face rows; these say where the person is when.
     detections = models.JSONField(default=list)
     # The track's vector as grouping computes it (catalog.grouping.track_template over its faces
-    # of `template_model`, "not a face" crops left out), float32: candidates for a new video are
-    # checked against it without reading each track's faces. Null until written (ingestion writes
-    # it; catalog_tracks.track_templates fills a missing one when it is read); empty when the
-    # track has no face to make one of (catalog_tracks.NO_TEMPLATE).
+    # of `template_model`, "not a face" crops left out), float32: the vector of the track's point
+    # in the index of track templates (index_sync.get_track_index), which finds a new video's
+    # candidates, and what grouping reads without reading each track's faces. Null until written
+    # (ingestion writes it; catalog_tracks.track_templates fills a missing one when it is read);
+    # empty when the track has no face to make one of (catalog_tracks.NO_TEMPLATE).
     template = models.BinaryField(null=True, editable=False)
     template_model = models.CharField(max_length=50, blank=True, editable=False)
 
