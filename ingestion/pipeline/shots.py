@@ -9,8 +9,9 @@ embedding, a cut missed could put two people in one track.
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from .shrink import shrink
 
 THUMBNAIL_SIZE = (64, 36)
 # Mean absolute difference (0-255) of thumbnails 0.2 s apart. Measured on the shared videos:
@@ -37,7 +38,7 @@ def thumbnail(frame) -> np.ndarray:
         full_range = frame.color_range == FULL_RANGE or frame.format.name.startswith("yuvj")
     else:
         luma, full_range = frame.to_ndarray(format="gray"), True
-    small = cv2.resize(luma, THUMBNAIL_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = shrink(luma, THUMBNAIL_SIZE).astype(np.float32)
     return small if full_range else (small - 16.0) * (255.0 / 219.0)
 
 
