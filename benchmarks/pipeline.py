@@ -4,6 +4,7 @@
                                             [--output FILE]
     .venv/bin/python benchmarks/pipeline.py --end-to-end [--inputs-dir DIR] [--rounds N]
                                             [--only "<=720p"|1080p] [--ours-only]
+                                            [--against OTHER_CHECKOUT]
 
 - naive (GitHub issue 6): every sampled frame (OpenCV's reader, grabbing every frame as a
   script would; our rate and times) goes to `DeepFace.represent` with our detector and model,
@@ -395,6 +396,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="end-to-end runs of each side")
     parser.add_argument("--only", choices=["<=720p", "1080p"], help="one end-to-end input group")
     parser.add_argument("--ours-only", action="store_true", help="end to end: ours alone")
+    parser.add_argument(
+        "--against", type=Path, metavar="CHECKOUT", help="end to end: ours and another checkout"
+    )
     parser.add_argument("--output", type=Path, help="results file (default: from the fps)")
     parser.add_argument("--side", choices=["naive", "ours", "profile"], help=argparse.SUPPRESS)
     parser.add_argument("--side-output", type=Path, help=argparse.SUPPRESS)
@@ -441,7 +445,7 @@ def end_to_end_main(args) -> None:
     report = {"machine": machine(), "dataset": str(args.dataset)}
     report |= pipeline_e2e.end_to_end(args.dataset / "videos", models_dir, args.inputs_dir,
                                       args.fps, args.rounds, args.only,
-                                      args.ours_only)  # fmt: skip
+                                      args.ours_only, args.against)  # fmt: skip
     print(pipeline_e2e.markdown(report))
     output = args.output or RESULTS / "pipeline_end_to_end.json"
     output.write_text(json.dumps(report, indent=2) + "\n")

@@ -100,13 +100,15 @@ def _timed(command: list[str], env: dict) -> dict:
             "peak_rss_mb": after.ru_maxrss / 1024, "stdout": done.stdout}  # fmt: skip
 
 
-def ours(paths: list[Path], models_dir: Path, extra_env: dict | None = None) -> dict:
-    """One `manage.py ingest` of every file into a fresh catalog (migrated beforehand, untimed)."""
+def ours(paths: list[Path], models_dir: Path, extra_env: dict | None = None,
+         checkout: Path = REPO) -> dict:  # fmt: skip
+    """One `manage.py ingest` of every file into a fresh catalog (migrated beforehand, untimed),
+    by this checkout's code or another's (run with this Python)."""
     with tempfile.TemporaryDirectory(prefix="faaaaaces_e2e_") as data_dir:
         env = {**os.environ, "FAAAAACES_DATA_DIR": data_dir,
                "FAAAAACES_MODELS_DIR": str(models_dir), **(extra_env or {})}  # fmt: skip
         env.pop("QDRANT_URL", None)
-        manage = [sys.executable, str(REPO / "manage.py")]
+        manage = [sys.executable, str(checkout / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True,
                        capture_output=True)  # fmt: skip
         run = _timed([*manage, "ingest", *map(str, paths)], env)
@@ -164,13 +166,17 @@ def naive(paths: list[Path], fps: float | None) -> dict:
 
 def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
                fps: float | None, rounds: int = 1, only: str | None = None,
-               ours_only: bool = False) -> dict:  # fmt: skip
+               ours_only: bool = False, against: Path | None = None) -> dict:  # fmt: skip
     """Both sides on both groups, naive and ours alternating, `rounds` times (or ours alone:
-    to compare two versions of ours without the naive loop's minutes in between)."""
+    to compare two versions of ours without the naive loop's minutes in between; `against`,
+    another checkout, runs as "against" before ours in every round)."""
     folder = inputs_dir or Path(tempfile.mkdtemp(prefix="faaaaaces_looped_"))
     folder.mkdir(parents=True, exist_ok=True)
     groups = looped_inputs(videos_dir, folder)
     report: dict = {"cpu": cpu(), "inputs_dir": str(folder), "groups": {}}
+    if against:
+        report["against"] = {"checkout": str(against), "commit": _commit(against),
+                             "ours_commit": _commit(REPO)}  # fmt: skip
     report["ingest_start_up_s"] = [start_up_s(models_dir) for _ in range(3)]
     for name, paths in groups.items():
         if only and name != only:
@@ -178,22 +184,32 @@ def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
         duration_s = sum(_probe(p)[2] for p in paths)
         runs = []
         for _ in range(rounds):
-            run = {} if ours_only else {"naive": naive(paths, fps)}
+            run = {} if ours_only or against else {"naive": naive(paths, fps)}
+            if against:
+                run["against"] = ours(paths, models_dir, checkout=against)
             run["ours"] = ours(paths, models_dir)
             for side in run:
                 run[side]["realtime_factor"] = duration_s / run[side]["seconds"]
-            if not ours_only:
+            if "naive" in run:
                 run["speedup"] = run["naive"]["seconds"] / run["ours"]["seconds"]
             runs.append(run)
             print(f"{name}: {duration_s:.0f} s of video; "
-                  + ("" if ours_only else f"naive {run['naive']['seconds']:.1f} s, ")
+                  + (f"naive {run['naive']['seconds']:.1f} s, " if "naive" in run else "")
+                  + (f"against {run['against']['seconds']:.1f} s "
+                     f"({run['against']['cpu_seconds']:.1f} CPU s), " if against else "")
                   + f"ours {run['ours']['seconds']:.1f} s ({run['ours']['cpu_seconds']:.1f} CPU "
-                  f"s)" + ("" if ours_only else f": {run['speedup']:.2f}x") + ", ours "
+                  f"s)" + (f": {run['speedup']:.2f}x" if "naive" in run else "") + ", ours "
                   f"{run['ours']['realtime_factor']:.1f}x real time (load before "
                   f"{run['ours']['load_average_1min_before']:.2f})", flush=True)  # fmt: skip
         report["groups"][name] = {"videos": [p.name for p in paths], "duration_s": duration_s,
                                   "runs": runs}  # fmt: skip
     return report
+
+
+def _commit(checkout: Path) -> str:
+    done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return done.stdout.strip() or "unknown"
 
 
 def markdown(report: dict) -> str:
@@ -206,17 +222,18 @@ def markdown(report: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for name, group in report["groups"].items():
         for run in group["runs"]:
-            b = run["ours"]
-            if "naive" not in run:  # ours alone
-                lines.append(
-                    f"| {name} ({len(group['videos'])} files) | {group['duration_s']:.0f} | - | "
-                    f"{b['seconds']:.1f} | - | - / {b['realtime_factor']:.1f} | "
-                    f"- / {b['cpu_seconds']:.0f} | - / {b['faces_detected']} | "
-                    f"- / {b['load_average_1min_before']:.2f} | "
+            if "naive" not in run:  # ours alone, or against another checkout
+                lines += [
+                    f"| {name} ({len(group['videos'])} files, {side}) | "
+                    f"{group['duration_s']:.0f} | - | {b['seconds']:.1f} | - | "
+                    f"- / {b['realtime_factor']:.1f} | - / {b['cpu_seconds']:.0f} | "
+                    f"- / {b['faces_detected']} | - / {b['load_average_1min_before']:.2f} | "
                     + ", ".join(f"{k} {v:.1f}" for k, v in b.get("stage_seconds", {}).items())
                     + " |"
-                )
+                    for side, b in run.items()
+                ]
                 continue
+            b = run["ours"]
             a = run["naive"]
             lines.append(
                 f"| {name} ({len(group['videos'])} files) | {group['duration_s']:.0f} | "
