@@ -15,9 +15,10 @@ import numpy as np
 
 
 def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`image` brought to `size` (width, height), which is no larger than it."""
+    """`image` brought to `size` (width, height); a side shorter than its target is stretched
+    (a video smaller than the thumbnail)."""
     width, height = size
-    multiple = (width * (image.shape[1] // width), height * (image.shape[0] // height))
+    multiple = (width * max(1, image.shape[1] // width), height * max(1, image.shape[0] // height))
     if multiple != (image.shape[1], image.shape[0]):
         image = cv2.resize(image, multiple, interpolation=cv2.INTER_LINEAR)
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)

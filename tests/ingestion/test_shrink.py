@@ -42,6 +42,14 @@ def test_a_whole_ratio_is_the_area_average_exactly():
     assert np.array_equal(shrink(luma, THUMBNAIL_SIZE), exact)
 
 
+def test_a_video_smaller_than_the_thumbnail_is_stretched_to_it():
+    luma = _luma_frames("eye_makeup_ucf101.avi", 1)[0][:30, :50]  # 50x30: under 64x36
+    thumbnail = shrink(luma, THUMBNAIL_SIZE)
+    exact = cv2.resize(luma, THUMBNAIL_SIZE, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    assert thumbnail.shape == exact.shape
+    assert np.abs(thumbnail.astype(np.float32) - exact).mean() < 1.0
+
+
 def _first_samples(path, count: int):
     with open_video(path) as video:
         return [f for f, _ in zip(video.sample(1.0), range(count), strict=False)]
