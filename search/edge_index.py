@@ -144,7 +144,7 @@ def graph_config(saved: dict | None = None):
 
 def memory_placement() -> dict:
     """Where a loaded shard keeps what every search reads besides the graph and the int8
-    vectors (in memory already): the payload of each hit (its face's track, person and video)
+    vectors (in memory already): the payload of each hit (its face's person and video)
     and the point id tracker. Qdrant Edge's default leaves the payload in its files, read on
     demand: at 10^6 faces a new video's 30 candidate searches (64 hits each) then took ~120 ms
     with the files out of the page cache against ~40 ms without payloads

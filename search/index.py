@@ -56,9 +56,6 @@ class IndexPoint:
     video_id: int
     person_id: int | None
     hidden: bool = False
-    # The face's track (on a point of the track index: the track itself): a hit then says which
-    # track it is without asking the database.
-    track_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,6 @@ class IndexHit:
     similarity: float  # cosine similarity, higher is closer
     video_id: int
     person_id: int | None
-    track_id: int | None = None  # None: a point written before points carried it
 
 
 class FaceIndex(Protocol):
@@ -125,8 +121,6 @@ def point_payload(point: IndexPoint) -> dict:
         # 0/1, not a bool: Qdrant Edge's MatchValue(True) matches the integer 1, never a bool.
         "hidden": int(bool(point.hidden)),
     }
-    if point.track_id is not None:
-        payload["track_id"] = int(point.track_id)
     return payload
 
 
@@ -159,5 +153,4 @@ def make_hit(point_id, score: float, payload: dict | None) -> IndexHit:
         similarity=float(score),
         video_id=int(payload.get("video_id", -1)),
         person_id=payload.get("person_id"),
-        track_id=payload.get("track_id"),
     )

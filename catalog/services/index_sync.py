@@ -79,7 +79,6 @@ def index_points(faces: Iterable) -> list[IndexPoint]:
             video_id=face.video_id,
             person_id=face.person_id,
             hidden=bool(face.person_id and face.person.hidden),
-            track_id=face.track_id,
         )
         for face in faces
     ]
@@ -110,7 +109,6 @@ def track_points(track_ids, model_name: str) -> tuple[list[IndexPoint], list[int
             vector=templates[track_id],
             video_id=video_id,
             person_id=person_id,
-            track_id=track_id,
         )
         for track_id, (video_id, person_id) in people.items()
     ]

@@ -57,14 +57,14 @@ def rebuild_index(model_name: str, batch_size: int = 5000, build_graph: bool = F
     stale = index.face_ids()
     indexed, after = 0, 0
     rows = faces_of_model(model_name).values_list(
-        "id", "embedding", "video_id", "person_id", "person__hidden", "track_id"
+        "id", "embedding", "video_id", "person_id", "person__hidden"
     )
     while batch := list(rows.filter(id__gt=after)[:batch_size]):
         index.upsert(
             (
                 IndexPoint(face_id, np.frombuffer(embedding, dtype=np.float32), video_id,
-                           person_id, bool(hidden), track_id)
-                for face_id, embedding, video_id, person_id, hidden, track_id in batch
+                           person_id, bool(hidden))
+                for face_id, embedding, video_id, person_id, hidden in batch
             ),
             batch_size=batch_size,
         )  # fmt: skip

@@ -127,17 +127,6 @@ def test_a_batch_of_searches_answers_each_vector_as_one_search_would(index):
     assert index.search_batch([], limit=4) == []
 
 
-def test_a_hit_says_which_track_its_face_is_on_through_a_change_of_person(index):
-    index.upsert([IndexPoint(1, unit(1), 1, 5, track_id=40), IndexPoint(2, unit(2), 1, 5)])
-    index.set_person([1, 2], 6)
-    index.set_person_hidden(6, True)
-    tracks = {hit.face_id: (hit.track_id, hit.person_id) for hit in index.search(unit(1), 5)}
-    # (a point written before points carried their track says None: the caller looks it up)
-    assert tracks == {1: (40, 6), 2: (None, 6)}
-    [batch] = index.search_batch([unit(1)], limit=5)
-    assert {hit.face_id: hit.track_id for hit in batch} == {1: 40, 2: None}
-
-
 def test_a_batch_not_rescored_finds_the_same_nearest_faces(index):
     """Without rescoring, hits are ranked on the int8 copies (where the backend has built
     them): the same nearest faces, similarities within a hundredth of the exact ones."""
