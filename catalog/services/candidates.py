@@ -10,8 +10,10 @@ tell is judged on its template stored in the database (a few a video). The peopl
 tracks are who the database says now (a payload may lag behind a curator's change by a moment);
 so are the people of videos still being processed (grouped, maybe not yet indexed). When the
 index cannot be trusted (unreachable, or lacking tracks of the catalog's finished videos:
-deleted, half rebuilt, another backend, filled before it held tracks) the answer is None and the
-caller reads the catalog from the database instead: slower, never a wrong person.
+deleted, half rebuilt, another backend) the answer is None and the caller reads the catalog from
+the database instead: slower, never a wrong person. An index holding under half the catalog's
+tracks (emptied, or never filled: a catalog from before the track index, after an upgrade) is
+filled from the database first, once (fill_track_index_if_empty).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 
 import numpy as np
+from django.db.models import Q
 
 from catalog.grouping import cosine_distances
 from catalog.models import Face, Track, Video
@@ -95,6 +98,39 @@ def tracks_missing_from_index(
     return len(sample - index.held(sample))
 
 
+def fill_track_index_if_empty(
+    index,
+    model_name: str,
+    dimension: int,
+    own_track_ids: Collection[int],
+    unfinished: Collection[int],
+) -> bool:
+    """Fill the index of track templates from the database when it holds under half of the
+    tracks it should (as tracks_missing_from_index counts them: those with the model's
+    template or none computed yet, of finished videos, not being grouped); whether it did.
+
+    Such an index was emptied, or never filled: a catalog indexed by a version before the
+    track index. Filling it once while this video waits (rebuild_track_index: ~30 s at 10^6
+    faces, templates computed where they were never stored) costs less than every video after
+    it reading the whole catalog until someone runs `manage.py reindex`. An index with most
+    tracks but some missing is not refilled here: `manage.py check_index --fix` repairs it."""
+    expected = (
+        Track.objects.filter(Q(template_model=model_name) | Q(template=None))
+        .exclude(video_id__in=list(unfinished))
+        .exclude(id__in=list(own_track_ids))
+        .count()
+    )
+    if 2 * index.count() >= expected:
+        return False
+    logger.warning(
+        "the track index holds %d of %d tracks: filling it from the database once",
+        index.count(),
+        expected,
+    )
+    index_sync.rebuild_track_index(model_name, dimension)
+    return True
+
+
 def unfinished_videos() -> list[int]:
     return list(Video.objects.exclude(status=Video.Status.READY).values_list("id", flat=True))
 
@@ -118,6 +154,10 @@ def candidate_people(
     try:
         index = index_sync.get_track_index(model_name, dimension)
         missing = tracks_missing_from_index(index, model_name, own_track_ids, unfinished)
+        if missing and fill_track_index_if_empty(
+            index, model_name, dimension, own_track_ids, unfinished
+        ):
+            missing = tracks_missing_from_index(index, model_name, own_track_ids, unfinished)
         if missing:
             logger.warning(
                 "the track index lacks tracks of the catalog (%d of those looked up): grouping "

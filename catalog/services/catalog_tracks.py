@@ -182,12 +182,12 @@ def _templates_of(stored, model_name: str) -> dict[int, np.ndarray]:
 
 
 def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
-    """Compute these tracks' templates (and their lengths) from their faces and store them
-    (after a track's faces were written, or one of them was marked or unmarked as "not a face");
-    returns each track's (model, template). A track whose faces are all "not a face" has none:
-    stored as empty (NO_TEMPLATE), so that it is not computed again on every read. The index
-    points of a track carry its length: whoever changes a track's faces re-syncs them
-    (index_sync.sync_faces does, for every face of the tracks it is given)."""
+    """Compute these tracks' templates from their faces and store them (after a track's faces
+    were written, or one of them was marked or unmarked as "not a face"); returns each track's
+    (model, template). A track whose faces are all "not a face" has none: stored as empty
+    (NO_TEMPLATE), so that it is not computed again on every read. The index of track templates
+    holds them too: whoever changes a track's faces re-syncs its point (index_sync.sync_faces
+    does, for the tracks of the faces it is given)."""
     faces = (
         Face.objects.filter(track_id__in=list(track_ids), is_not_face=False)
         .order_by("track_id", "id")

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 from django.conf import settings
 
-from catalog.models import Face, Person
+from catalog.models import Face, Person, Track
 from catalog.services.catalog_tracks import track_people, track_templates
 from ingestion.pipeline.thresholds import EMBEDDING_DIMENSIONS
 from search.index import FaceIndex, IndexPoint
@@ -113,6 +113,23 @@ def track_points(track_ids, model_name: str) -> tuple[list[IndexPoint], list[int
         for track_id, (video_id, person_id) in people.items()
     ]
     return points, sorted(track_ids - set(people))
+
+
+def rebuild_track_index(model_name: str, dimension: int, batch_size: int = 5000):
+    """Write every track's template point again (in id order, a batch of ids at a time), then
+    remove the points of tracks the database no longer has; returns the index."""
+    index = get_track_index(model_name, dimension)
+    stale = index.face_ids()
+    ids = Track.objects.order_by("id").values_list("id", flat=True)
+    after = 0
+    while batch := list(ids.filter(id__gt=after)[:batch_size]):
+        points, _ = track_points(batch, model_name)
+        index.upsert(points, batch_size=batch_size)
+        stale.difference_update(point.face_id for point in points)
+        after = batch[-1]
+    if stale:
+        index.delete_faces(sorted(stale))
+    return index
 
 
 def index_tracks(track_ids, model_name: str, dimension: int) -> None:

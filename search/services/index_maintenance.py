@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from catalog.models import Face, Track
+from catalog.models import Face
 from catalog.services.index_sync import (
     get_face_index,
     get_track_index,
     index_faces,
     index_tracks,
     model_dimension,
-    track_points,
+    rebuild_track_index,
 )
 from search.index import IndexPoint
 
@@ -78,23 +78,6 @@ def rebuild_index(model_name: str, batch_size: int = 5000, build_graph: bool = F
         index.optimize()
         tracks.optimize()
     return indexed
-
-
-def rebuild_track_index(model_name: str, dimension: int, batch_size: int = 5000):
-    """Write every track's template point again (in id order, a batch of ids at a time), then
-    remove the points of tracks the database no longer has; returns the index."""
-    index = get_track_index(model_name, dimension)
-    stale = index.face_ids()
-    ids = Track.objects.order_by("id").values_list("id", flat=True)
-    after = 0
-    while batch := list(ids.filter(id__gt=after)[:batch_size]):
-        points, _ = track_points(batch, model_name)
-        index.upsert(points, batch_size=batch_size)
-        stale.difference_update(point.face_id for point in points)
-        after = batch[-1]
-    if stale:
-        index.delete_faces(sorted(stale))
-    return index
 
 
 @dataclass(frozen=True)
