@@ -1,6 +1,5 @@
 """Test set-up: a throwaway data folder per session, the real models, the shared real data."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,15 +10,6 @@ VIDEOS = SHARED_DATA / "videos"
 PEOPLE = SHARED_DATA / "people"
 
 # The data folder of a test run is set in the conftest.py at the top of the repository.
-
-
-def copied_stream(source, target, *input_options):
-    """`source`'s video stream, not re-encoded, in `target`'s container (FFmpeg)."""
-    import imageio_ffmpeg
-
-    ffmpeg = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", *input_options]
-    subprocess.run([*ffmpeg, "-i", str(source), "-c", "copy", str(target)], check=True)
-    return target
 
 
 def pytest_addoption(parser):

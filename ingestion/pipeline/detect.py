@@ -10,7 +10,6 @@ objects. Boxes come back in original-frame pixels.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +18,6 @@ import numpy as np
 
 from .yunet import WEIGHTS_FILE as YUNET_WEIGHTS
 from .yunet import YuNet
-
-# Makes the frame at a smaller (width, height), each pixel the mean of those it covers.
-Shrink = Callable[[tuple[int, int]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -75,22 +71,17 @@ class FaceDetector:
         scale = max(self.max_scale, min(1.0, MIN_DETECTION_SIDE_PX / longest))
         return min(scale, self.max_side_px / longest)
 
-    def detect(
-        self, frame_bgr: np.ndarray, scale: float | None = None, shrunk: Shrink | None = None
-    ) -> list[Detection]:
-        """Faces in the frame, found at `scale` (default: full_scale), boxes in frame pixels.
-
-        `shrunk(size)` gives the frame at a smaller size when it can be made more cheaply than
-        by shrinking `frame_bgr` (a video frame, from its decoded planes)."""
+    def detect(self, frame_bgr: np.ndarray, scale: float | None = None) -> list[Detection]:
+        """Faces in the frame, found at `scale` (default: full_scale), boxes in frame pixels."""
         height, width = frame_bgr.shape[:2]
         scale = self.full_scale(frame_bgr.shape) if scale is None else scale
         image = frame_bgr
         if scale < 1.0:
-            size = (round(width * scale), round(height * scale))
-            if shrunk is not None:
-                image = shrunk(size)
-            else:
-                image = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
+            image = cv2.resize(
+                frame_bgr,
+                (round(width * scale), round(height * scale)),
+                interpolation=cv2.INTER_AREA,
+            )
         if self.backend == "yunet":
             detections = self._detect_yunet(image)
         else:
@@ -211,10 +202,7 @@ class FrameDetector:
         self._last_whole_s: float | None = None
         self._previous: list[Detection] = []
 
-    def detect(
-        self, frame_bgr: np.ndarray, time_s: float, new_shot: bool, shrunk: Shrink | None = None
-    ) -> list[Detection]:
-        """The faces of the next sampled frame (`shrunk` as in FaceDetector.detect)."""
+    def detect(self, frame_bgr: np.ndarray, time_s: float, new_shot: bool) -> list[Detection]:
         previous = self._previous
         recent = self._last_whole_s is not None and (
             time_s - self._last_whole_s < self.WHOLE_FRAME_EVERY_S - 1e-6
@@ -228,7 +216,7 @@ class FrameDetector:
         if found is None:
             smallest = min((d.size_px for d in previous), default=None)
             scale = self.choose(frame_bgr.shape, time_s, new_shot, smallest)
-            found = self.detector.detect(frame_bgr, scale, shrunk)
+            found = self.detector.detect(frame_bgr, scale)
             self._last_whole_s = time_s
         self._previous = [d for d in found if d.size_px >= self.min_face_px]
         return self._previous

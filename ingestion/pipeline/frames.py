@@ -17,12 +17,11 @@ import logging
 import math
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import av
-import cv2
 import numpy as np
 
 from .shots import CHECKS_PER_SECOND, ShotChangeDetector
@@ -70,25 +69,6 @@ class SampledFrame:
     image_bgr: np.ndarray
     # A cut between the previous sampled frame and this one (always True for the first).
     new_shot: bool = True
-    # The decoded picture `image_bgr` was converted from, when it needed no turning.
-    decoded: av.VideoFrame | None = field(default=None, repr=False, compare=False)
-
-    def shrunk_bgr(self, size: tuple[int, int]) -> np.ndarray:
-        """The picture at a smaller (width, height), each pixel the mean of those it covers.
-
-        From the decoded planes FFmpeg converts and scales in one pass: 1.0 ms for a 1280x720
-        frame at 0.7x on one AVX2 core, where OpenCV's INTER_AREA on the BGR copy takes 5.3-5.7
-        ms (a 1920x1080 frame at 0.67x: 1.4 against 8.6 ms). Bilinear interpolation would be as
-        cheap, but it moved the detector's landmarks enough to split more people of
-        friends_poker and its copies (benchmarks/README.md).
-        """
-        if self.decoded is None:
-            return cv2.resize(self.image_bgr, size, interpolation=cv2.INTER_AREA)
-        width, height = size
-        shrunk = self.decoded.reformat(
-            width=width, height=height, format="bgr24", interpolation="AREA"
-        )
-        return shrunk.to_ndarray()
 
 
 class VideoReader:
@@ -286,8 +266,7 @@ def sampled_frames(looked_at: Iterator[DecodedFrame], fps: float) -> Iterator[Sa
         new_shot = shots.cut_since_last_asked() or first
         first = False
         time_s = decoded.time_s
-        unturned = None if _quarter_turns(frame) else frame
-        yield SampledFrame(round(time_s * fps), round(time_s, 3), image, new_shot, unturned)
+        yield SampledFrame(round(time_s * fps), round(time_s, 3), image, new_shot)
 
 
 def _quarter_turns(frame: av.VideoFrame) -> int:

@@ -115,10 +115,7 @@ def _found_faces(
     size = engine.embedder.input_size_px
     for frame in frames:
         faces = []
-        found = frame_detector.detect(
-            frame.image_bgr, frame.time_s, frame.new_shot, frame.shrunk_bgr
-        )
-        for d in found:
+        for d in frame_detector.detect(frame.image_bgr, frame.time_s, frame.new_shot):
             aligned = align_face(frame.image_bgr, d, size, config.alignment)
             faces.append(
                 TrackedFace(

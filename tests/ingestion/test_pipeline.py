@@ -1,5 +1,6 @@
 """The face pipeline on real videos and photos, driven directly (no database)."""
 
+import subprocess
 from dataclasses import replace
 
 import cv2
@@ -10,7 +11,7 @@ from django.conf import settings
 from ingestion.pipeline.align import align_face
 from ingestion.pipeline.frames import VideoDecodeError, open_video
 from ingestion.pipeline.video import FaceEngine, process_video
-from tests.conftest import PEOPLE, VIDEOS, copied_stream
+from tests.conftest import PEOPLE, VIDEOS
 
 
 def test_one_frame_is_sampled_per_second_of_video():
@@ -32,9 +33,18 @@ def test_sampling_twice_per_second_takes_twice_the_frames():
     assert times == pytest.approx([t / 2 for t in range(10)], abs=2 / 25)
 
 
+def _copied_stream(source, target, *input_options):
+    """`source`'s video stream, not re-encoded, in `target`'s container (FFmpeg)."""
+    import imageio_ffmpeg
+
+    ffmpeg = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", *input_options]
+    subprocess.run([*ffmpeg, "-i", str(source), "-c", "copy", str(target)], check=True)
+    return target
+
+
 def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
     # the same picture, stored with a display matrix saying "turn 90 degrees" (as phones do)
-    turned = copied_stream(
+    turned = _copied_stream(
         VIDEOS / "slideshow_1.mp4", tmp_path / "portrait.mp4", "-display_rotation", "90"
     )
     with open_video(VIDEOS / "slideshow_1.mp4") as plain, open_video(turned) as video:
@@ -46,7 +56,7 @@ def test_a_phone_video_is_turned_upright_as_players_show_it(tmp_path):
 
 def test_a_bare_stream_without_timestamps_is_sampled_by_counting_frames(tmp_path):
     # an H.264 elementary stream: no container, no times
-    bare = copied_stream(VIDEOS / "slideshow_1.mp4", tmp_path / "camera.h264")
+    bare = _copied_stream(VIDEOS / "slideshow_1.mp4", tmp_path / "camera.h264")
     with open_video(bare) as video:
         times = [f.time_s for f in video.sample(1.0)]
     assert times == pytest.approx([float(t) for t in range(12)])
