@@ -120,12 +120,11 @@ def fill_track_index_if_empty(
         .exclude(id__in=list(own_track_ids))
         .count()
     )
-    if 2 * index.count() >= expected:
+    held = index.count()
+    if 2 * held >= expected:
         return False
     logger.warning(
-        "the track index holds %d of %d tracks: filling it from the database once",
-        index.count(),
-        expected,
+        "the track index holds %d of %d tracks: filling it from the database once", held, expected
     )
     index_sync.rebuild_track_index(model_name, dimension)
     return True
