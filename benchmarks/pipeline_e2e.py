@@ -169,7 +169,7 @@ def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
                ours_only: bool = False, against: Path | None = None) -> dict:  # fmt: skip
     """Both sides on both groups, naive and ours alternating, `rounds` times (or ours alone:
     to compare two versions of ours without the naive loop's minutes in between; `against`,
-    another checkout, runs as "against" before ours in every round)."""
+    another checkout, runs as "against", first in the even rounds, second in the odd)."""
     folder = inputs_dir or Path(tempfile.mkdtemp(prefix="faaaaaces_looped_"))
     folder.mkdir(parents=True, exist_ok=True)
     groups = looped_inputs(videos_dir, folder)
@@ -183,11 +183,13 @@ def end_to_end(videos_dir: Path, models_dir: Path, inputs_dir: Path | None,
             continue
         duration_s = sum(_probe(p)[2] for p in paths)
         runs = []
-        for _ in range(rounds):
+        for number in range(rounds):
             run = {} if ours_only or against else {"naive": naive(paths, fps)}
-            if against:
-                run["against"] = ours(paths, models_dir, checkout=against)
-            run["ours"] = ours(paths, models_dir)
+            # against another checkout, each goes first in every other round (a warm cache or
+            # the other's load average favours neither)
+            sides = [("against", against), ("ours", REPO)] if against else [("ours", REPO)]
+            for side, checkout in sides[:: -1 if number % 2 else 1]:
+                run[side] = ours(paths, models_dir, checkout=checkout)
             for side in run:
                 run[side]["realtime_factor"] = duration_s / run[side]["seconds"]
             if "naive" in run:
