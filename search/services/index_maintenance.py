@@ -132,10 +132,14 @@ def repair_index(comparison: IndexComparison) -> None:
     index = get_face_index(comparison.model_name, dimension)
     if comparison.unknown_to_database:
         index.delete_faces(comparison.unknown_to_database)
-    missing = Face.objects.filter(id__in=comparison.missing_from_index).select_related("person")
+    missing = list(
+        Face.objects.filter(id__in=comparison.missing_from_index).select_related("person")
+    )
     index_faces(missing)  # (their tracks' points too)
     if comparison.tracks_unknown_to_database:
         get_track_index(comparison.model_name, dimension).delete_faces(
             comparison.tracks_unknown_to_database
         )
-    index_tracks(comparison.tracks_missing_from_index, comparison.model_name, dimension)
+    written = {face.track_id for face in missing}
+    tracks = set(comparison.tracks_missing_from_index) - written
+    index_tracks(tracks, comparison.model_name, dimension)

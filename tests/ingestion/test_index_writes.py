@@ -9,7 +9,7 @@ from django.core.management import call_command
 from catalog.models import Face, Track
 from catalog.services import index_sync
 from search.edge_index import EdgeFaceIndex
-from tests.conftest import VIDEOS, empty_catalog
+from tests.conftest import VIDEOS, assert_track_index_matches_database, empty_catalog
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -60,3 +60,20 @@ def test_a_second_video_writes_only_its_own_faces(upserts):
     assert set(upserts["tracks"]) == set(Track.objects.values_list("id", flat=True)) - first_tracks
     assert set(upserts["tracks"].values()) == {1}
     empty_catalog()
+
+
+def test_check_index_fix_writes_each_missing_face_and_track_once(slideshows, upserts):
+    # a track with its points lost (its faces and its template), and another track's point
+    lost_faces = list(Face.objects.filter(track=Track.objects.order_by("id").first()))
+    lost_tracks = {lost_faces[0].track_id, Track.objects.order_by("-id").first().id}
+    index_sync.get_face_index("SFace", 128).delete_faces([f.id for f in lost_faces])
+    index_sync.get_track_index("SFace", 128).delete_faces(sorted(lost_tracks))
+    for written in upserts.values():
+        written.clear()
+
+    call_command("check_index", "--fix")
+
+    assert upserts["faces"] == Counter(f.id for f in lost_faces)
+    # the first track through its faces, the other alone: neither twice
+    assert upserts["tracks"] == Counter(lost_tracks)
+    assert_track_index_matches_database()
