@@ -244,6 +244,7 @@ def merge_groups(
     owner = np.empty(len(vectors), dtype=int)
     for number, group in enumerate(groups):
         owner[group] = number
+    sizes = np.asarray([len(group) for group in groups])
     blocked = [set().union(*(conflicting[i] for i in group)) for group in groups]
     between = np.full((count, count), np.inf)
     alive = np.ones(count, dtype=bool)
@@ -263,9 +264,22 @@ def merge_groups(
         near = alive & (closest < threshold)
         near[a] = False
         near &= ~(settled[a] & settled) & ~(curated[a] & curated)
-        for b in np.flatnonzero(near):
-            if blocked[a].isdisjoint(groups[b]):
-                between[a, b] = between[b, a] = linkage(distances[:, groups[b]], method)
+        if blocked[a]:
+            near[owner[list(blocked[a])]] = False
+        others = np.flatnonzero(near)
+        if method == "single":
+            between[a, others] = between[others, a] = closest[others]
+            return
+        # The mean distance to every group at once: average linkage, and knn's wherever neither
+        # group has more than K_NEAREST tracks (nearly every pair a new video measures).
+        means = np.bincount(owner, weights=distances.sum(axis=0), minlength=count)
+        means[others] /= sizes[a] * sizes[others]
+        between[a, others] = between[others, a] = means[others]
+        if method == "average":
+            return
+        exact = others[sizes[others] > K_NEAREST] if sizes[a] <= K_NEAREST else others
+        for b in exact.tolist():
+            between[a, b] = between[b, a] = linkage(distances[:, groups[b]], method)
 
     for a in range(count):
         if not settled[a]:  # pairs of settled groups are never measured
@@ -277,6 +291,7 @@ def merge_groups(
         groups[a] += groups[b]
         groups[b] = []
         owner[groups[a]] = a
+        sizes[a], sizes[b] = len(groups[a]), 0
         blocked[a] |= blocked[b]
         settled[a] &= settled[b]
         curated[a] |= curated[b]
