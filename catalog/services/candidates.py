@@ -19,7 +19,6 @@ filled from the database first, once (fill_track_index_if_empty).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -28,7 +27,7 @@ from django.db.models import Q
 from catalog.grouping import cosine_distances
 from catalog.models import Face, Track, Video
 from catalog.services import index_sync
-from catalog.services.catalog_tracks import track_templates
+from catalog.services.catalog_tracks import track_people, track_templates
 from search.index import FaceIndexError, IndexHit
 
 logger = logging.getLogger(__name__)
@@ -220,12 +219,7 @@ def tracks_within(
 
 
 def people_of_tracks(track_ids: Collection[int], model_name: str) -> set[int]:
-    """The people (now, in the database) of these tracks."""
-    faces = Face.objects.filter(track_id__in=list(track_ids)).values_list(
-        "track_id", "person_id", "embedding_model"
-    )  # the model checked here: see catalog_tracks._load_tracks
-    people_of: dict[int, Counter] = {}
-    for track_id, person_id, model in faces:
-        if person_id is not None and model == model_name:
-            people_of.setdefault(track_id, Counter())[person_id] += 1
-    return {people.most_common(1)[0][0] for people in people_of.values()}
+    """The people (now, in the database) of these tracks, as grouping reads a track's person
+    (catalog_tracks.track_people): a track most of whose faces are in no person gives none."""
+    people = track_people(track_ids, model_name).values()
+    return {person_id for _, person_id in people if person_id is not None}

@@ -121,10 +121,9 @@ def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
     persons_by_track: dict[int, Counter] = defaultdict(Counter)
     faces_by_track: dict[int, list[int]] = defaultdict(list)
     for face_id, track_id, person_id, model, not_face in faces:
-        if model != model_name or not_face:
-            continue
-        persons_by_track[track_id][person_id] += 1
-        faces_by_track[track_id].append(face_id)
+        if model == model_name and not not_face:
+            persons_by_track[track_id][person_id] += 1
+            faces_by_track[track_id].append(face_id)
     rejected: dict[int, set[int]] = defaultdict(set)
     for track_id, person_id in TrackRejection.objects.filter(
         track_id__in=list(faces_by_track)
@@ -144,7 +143,7 @@ def _load_tracks(model_name: str, faces, tracks_of) -> CatalogTracks:
         result.track_ids.append(track_id)
         result.video_ids.append(video_id)
         result.frames.append(Track.frames_in(detections))
-        result.person_ids.append(persons_by_track[track_id].most_common(1)[0][0])
+        result.person_ids.append(_majority(persons_by_track[track_id]))
         result.face_ids.append(faces_by_track[track_id])
         result.rejected.append(frozenset(rejected[track_id]) if track_id in rejected else NOBODY)
     if rows:
@@ -212,18 +211,24 @@ def store_track_templates(track_ids) -> dict[int, tuple[str, np.ndarray]]:
 
 
 def track_people(track_ids, model_name: str) -> dict[int, tuple[int, int | None]]:
-    """Each of these tracks' video and person (the person most of its faces of `model_name`
-    have, "not a face" left out: as _load_tracks reads it); a track without such a face is
+    """Each of these tracks' video and person, as _load_tracks reads them (the person most of
+    its faces of `model_name` have, "not a face" left out); a track without such a face is
     left out."""
     faces = (
         Face.objects.filter(track_id__in=list(track_ids))
         .order_by()
-        .values_list("track_id", "video_id", "person_id", "embedding_model", "is_not_face")
+        .values_list("id", "track_id", "video_id", "person_id", "embedding_model", "is_not_face")
     )  # the model and "not a face" checked here, not in SQL: see _load_tracks
     people_of: dict[int, Counter] = defaultdict(Counter)
     video_of: dict[int, int] = {}
-    for track_id, video_id, person_id, model, not_face in faces:
+    for _, track_id, video_id, person_id, model, not_face in sorted(faces):
         if model == model_name and not not_face:
             people_of[track_id][person_id] += 1
             video_of[track_id] = video_id
-    return {t: (video_of[t], people.most_common(1)[0][0]) for t, people in people_of.items()}
+    return {t: (video_of[t], _majority(people)) for t, people in people_of.items()}
+
+
+def _majority(people: Counter) -> int | None:
+    """A track's person: the one most of its faces have (None: most are in no person). The
+    counts are made in the order of the faces' ids, so a tie goes to the earliest face's."""
+    return people.most_common(1)[0][0]
