@@ -38,6 +38,7 @@ from search.index import (
     GRAPH_LINKS,
     QUANTIZATION_QUANTILE,
     RESCORE_OVERSAMPLING,
+    SEARCH_BREADTH,
     UPSERT_BATCH,
     FaceIndexError,
     IndexHit,
@@ -314,7 +315,9 @@ class EdgeOperations:
         return qe.QueryRequest(
             limit=limit,
             query=qe.Query.Nearest(as_vector(vector, self.dimension)),
-            params=qe.SearchParams(quantization=quantization),
+            params=qe.SearchParams(
+                hnsw_ef=SEARCH_BREADTH if rescore else None, quantization=quantization
+            ),
             with_payload=True,
             with_vector=False,
             filter=qe.Filter(must=must, must_not=must_not) if must or must_not else None,

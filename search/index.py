@@ -42,6 +42,13 @@ RESCORE_OVERSAMPLING = 2.0
 # "Catalog scale"). The graph's lowest layer has up to 2x this many links a point.
 GRAPH_LINKS = 32
 GRAPH_BUILD_BREADTH = 100  # ef_construct, Qdrant's default
+# Candidates a rescored graph search (search by photo: the best 10) keeps while it walks (HNSW
+# `ef`; Qdrant's default is ef_construct). At 10^6 synthetic faces, recall@10 read 0.988-0.997
+# at 100 over builds of one catalog (each build's graph differs); 128 costs ~0.1 ms a search.
+# The grouping's search for candidates (64 tracks, int8 scores) keeps the default: placements
+# were the same at 128, for 4 ms more a video (benchmarks/README.md, "Catalog scale").
+# Segments searched exactly ignore it.
+SEARCH_BREADTH = 128
 FULL_SCAN_BELOW_KB = 10_000  # segments this small are searched exactly, as Qdrant's default
 
 

@@ -8,6 +8,7 @@ from search.index import (
     GRAPH_LINKS,
     QUANTIZATION_QUANTILE,
     RESCORE_OVERSAMPLING,
+    SEARCH_BREADTH,
     UPSERT_BATCH,
     FaceIndexError,
     IndexHit,
@@ -83,7 +84,9 @@ class ServerFaceIndex:
         quantization = m.QuantizationSearchParams(
             rescore=rescore, oversampling=RESCORE_OVERSAMPLING if rescore else None
         )
-        return m.SearchParams(quantization=quantization)
+        return m.SearchParams(
+            hnsw_ef=SEARCH_BREADTH if rescore else None, quantization=quantization
+        )
 
     def _match(self, key: str, value):
         m = self._models
